@@ -1,0 +1,33 @@
+"""Durations as written in config: ``"5m"``, ``"30s"``, ``"1h"``, ``"500ms"``, or seconds."""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["format_duration", "parse_duration"]
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_SCALE = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+def parse_duration(value: object) -> float:
+    """Seconds in ``value``; raise ``ValueError`` with what was expected."""
+    if isinstance(value, bool):
+        raise ValueError('a duration such as "5m", "30s" or a number of seconds')
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (match := _DURATION.match(value)):
+        seconds = float(match.group(1)) * _SCALE[match.group(2)]
+    else:
+        raise ValueError('a duration such as "5m", "30s" or a number of seconds')
+    if seconds <= 0:
+        raise ValueError("a positive duration")
+    return seconds
+
+
+def format_duration(seconds: float) -> str:
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{int(seconds // 60)}m"
+    if seconds >= 1:
+        return f"{seconds:g}s"
+    return f"{seconds * 1000:g}ms"

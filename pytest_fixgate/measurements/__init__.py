@@ -1,0 +1,1 @@
+"""Measurements: probes, load runs and sources that take the numbers gates judge."""

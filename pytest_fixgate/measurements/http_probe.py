@@ -1,0 +1,90 @@
+"""The HTTP probe: one GET, timed, with httpx errors translated in one place."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from pytest_fixgate import timing
+from pytest_fixgate.errors import ProbeBadResponse, ProbeConnectError, ProbeError, ProbeTimeout
+from pytest_fixgate.redaction import Redactor
+
+__all__ = ["HttpResponse", "http_get"]
+
+_BODY_EXCERPT = 300
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    url: str
+    status: int
+    elapsed_ms: float
+    body_text: str  # an excerpt, redacted
+    headers: Mapping[str, str]
+    _raw: bytes
+
+    def json(self) -> Any:
+        """The body as JSON, or :class:`ProbeBadResponse` naming what came instead."""
+        try:
+            return json.loads(self._raw)
+        except (ValueError, UnicodeDecodeError):
+            ctype = self.headers.get("content-type", "no content-type")
+            raise ProbeBadResponse(
+                f"{self.url} answered {self.status} with a body that is not JSON "
+                f"({ctype}): {self.body_text[:80]!r}",
+                target=self.url,
+            ) from None
+
+
+@contextmanager
+def _translate(url: str, timeout_s: float, redactor: Redactor) -> Iterator[None]:
+    """Map httpx's exceptions to the most specific ProbeError, with redacted text."""
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        raise ProbeTimeout(
+            f"{url}: no answer within {timeout_s:g} s ({type(exc).__name__})", target=url
+        ) from None
+    except httpx.ConnectError as exc:
+        raise ProbeConnectError(
+            f"{url}: cannot connect ({redactor.text(str(exc)) or type(exc).__name__})",
+            target=url,
+        ) from None
+    except httpx.HTTPError as exc:
+        raise ProbeError(
+            f"{url}: {type(exc).__name__}: {redactor.text(str(exc))}", target=url
+        ) from None
+
+
+def http_get(
+    url: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    timeout_s: float,
+    redactor: Redactor | None = None,
+    client: httpx.Client | None = None,
+) -> HttpResponse:
+    """GET ``url`` once; the whole exchange must finish within ``timeout_s``."""
+    redactor = redactor or Redactor()
+    with _translate(url, timeout_s, redactor):
+        started = timing.perf_counter()
+        if client is None:
+            response = httpx.get(url, headers=dict(headers or {}), timeout=timeout_s)
+        else:
+            response = client.get(url, headers=dict(headers or {}), timeout=timeout_s)
+        elapsed_ms = (timing.perf_counter() - started) * 1000
+    raw = response.content
+    excerpt = raw[:_BODY_EXCERPT].decode("utf-8", errors="replace")
+    return HttpResponse(
+        url=url,
+        status=response.status_code,
+        elapsed_ms=elapsed_ms,
+        body_text=redactor.text(excerpt),
+        headers={k.lower(): redactor.text(v) for k, v in response.headers.items()},
+        _raw=raw,
+    )

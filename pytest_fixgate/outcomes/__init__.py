@@ -1,0 +1,1 @@
+"""Outcomes: the model of a gate's result and the judges that turn measurements into one."""

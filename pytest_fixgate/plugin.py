@@ -1,0 +1,263 @@
+"""The pytest plugin (entry point ``pytest11: fixgate``): options, the gate
+marker, fixtures, and the glue that turns finished tests into gate results.
+
+State lives in ``config.stash`` (:data:`RUN_KEY`) and ``item.stash``; the
+reports are written by :class:`~pytest_fixgate.reports.reporter.GateReporter`,
+registered on the controller only (under xdist, workers just run gates and
+ship their results inside ``report.user_properties``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Generator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_fixgate import hookspecs
+from pytest_fixgate.config.loader import find_config, load_config, select_env
+from pytest_fixgate.config.schema import EnvConfig
+from pytest_fixgate.errors import ConfigError
+from pytest_fixgate.gate_api import GateMarker, GateRecorder, finding_from_call, gate_marker
+from pytest_fixgate.outcomes.model import GateInfo, GateResult
+from pytest_fixgate.redaction import Redactor
+from pytest_fixgate.run import GateRun, NotConfigured
+
+if TYPE_CHECKING:
+    from pytest_fixgate.redaction import Redactor as _Redactor
+
+__all__ = ["NOT_CONFIGURED_PROPERTY", "RESULT_PROPERTY", "RUN_KEY"]
+
+RUN_KEY = pytest.StashKey[GateRun]()
+_INFO_KEY = pytest.StashKey[GateInfo]()
+_MARKER_KEY = pytest.StashKey[GateMarker]()
+_RECORDER_KEY = pytest.StashKey[GateRecorder]()
+_MISSING_KEY = pytest.StashKey[str]()
+
+#: ``user_properties`` names that carry results from xdist workers to the controller.
+RESULT_PROPERTY = "fixgate.result"
+NOT_CONFIGURED_PROPERTY = "fixgate.not_configured"
+
+_GATE_SUITE = "gates"
+
+
+def _env_name(value: str) -> str:
+    if not value or not value.replace("-", "").replace("_", "").isalnum():
+        raise argparse.ArgumentTypeError(f"{value!r} is not an environment name")
+    return value
+
+
+def _non_negative_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a non-negative integer")
+    return number
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("fixgate", "release gate (pytest-fixgate)")
+    group.addoption(
+        "--gate",
+        metavar="ENV",
+        type=_env_name,
+        default=None,
+        help="run the gate suite (gates/) against environment ENV of the config "
+        "and end with one decision: PROMOTE (exit 0), HOLD (1) or ROLLBACK (10)",
+    )
+    group.addoption(
+        "--gate-config",
+        metavar="PATH",
+        type=Path,
+        default=None,
+        help="config file (default: fixgate.toml, else [tool.fixgate] in pyproject.toml)",
+    )
+    group.addoption(
+        "--gate-report-dir",
+        metavar="DIR",
+        type=Path,
+        default=Path("reports"),
+        help="folder for the HTML, JSON and JUnit gate reports (default: reports/)",
+    )
+    group.addoption(
+        "--gate-advisory",
+        action="store_true",
+        default=False,
+        help="report the decision but exit 0 (a dry run)",
+    )
+    group.addoption(
+        "--gate-load-workers",
+        metavar="N",
+        type=_non_negative_int,
+        default=None,
+        help="run Locust distributed: one master and N local worker processes",
+    )
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(
+    early_config: pytest.Config, parser: pytest.Parser, args: list[str]
+) -> None:
+    # `pytest --gate=ENV` with no paths runs the gate suite, not testpaths (tests/).
+    namespace = early_config.known_args_namespace
+    if getattr(namespace, "gate", None) and not getattr(namespace, "file_or_dir", None):
+        suite = Path.cwd() / _GATE_SUITE
+        if not suite.is_dir():
+            suite = early_config.rootpath / _GATE_SUITE
+        args.append(str(suite))
+
+
+@pytest.hookimpl(tryfirst=True)  # before junitxml and pytest-html read their paths
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "gate(id, title='', severity='critical', required=True, needs=()): "
+        "a release gate of pytest-fixgate; `needs` names EnvConfig keys it requires",
+    )
+    env_name = config.getoption("gate", None)
+    if not env_name:
+        return
+    try:
+        path = find_config(config.getoption("gate_config"), config.rootpath)
+        env = select_env(load_config(path), env_name)
+    except ConfigError as exc:
+        raise pytest.UsageError(f"fixgate: {exc}") from None
+    run = GateRun(
+        env=env,
+        config_path=path,
+        redactor=Redactor.from_env(env.secret_env_names()),
+        advisory=bool(config.getoption("gate_advisory")),
+    )
+    config.stash[RUN_KEY] = run
+    if hasattr(config, "workerinput"):
+        return  # the controller aggregates and writes the reports
+    from pytest_fixgate.reports.reporter import GateReporter
+
+    reporter = GateReporter.for_config(config, run)
+    config.pluginmanager.register(reporter, GateReporter.PLUGIN_NAME)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from pytest_fixgate.reports.reporter import GateReporter
+
+    reporter = config.pluginmanager.get_plugin(GateReporter.PLUGIN_NAME)
+    if reporter is not None:
+        config.pluginmanager.unregister(reporter)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    run = config.stash.get(RUN_KEY, None)
+    for item in items:
+        marker = gate_marker(item)
+        if run is None:
+            if marker is not None:
+                item.add_marker(pytest.mark.skip(reason="a gate: run it with --gate=ENV"))
+            continue
+        if marker is None:
+            # A test in the gate suite without a marker still counts, and is required.
+            marker = GateMarker(item.nodeid, item.name, "critical", True, ())
+        item.stash[_MARKER_KEY] = marker
+        item.stash[_INFO_KEY] = marker.info_for(item, run.env)
+        missing = marker.missing_config(run.env)
+        if missing is not None:
+            item.stash[_MISSING_KEY] = missing
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    run = item.config.stash.get(RUN_KEY, None)
+    if run is None or _INFO_KEY not in item.stash:
+        return
+    item.stash[_RECORDER_KEY] = GateRecorder(item.stash[_INFO_KEY], run.redactor)
+    missing = item.stash.get(_MISSING_KEY, None)
+    if missing is not None:
+        pytest.skip(f"not configured: env.{run.env.name}.{missing} is not set")
+
+
+@pytest.fixture(scope="session")
+def gate_env(request: pytest.FixtureRequest) -> EnvConfig:
+    """The environment under test (``--gate=ENV``), defaults applied."""
+    run = request.config.stash.get(RUN_KEY, None)
+    if run is None:
+        pytest.skip("a gate: run it with --gate=ENV")
+    return run.env
+
+
+@pytest.fixture(scope="session")
+def gate_redactor(request: pytest.FixtureRequest) -> Redactor:
+    """Masks the values of the secrets the config names."""
+    run = request.config.stash.get(RUN_KEY, None)
+    return run.redactor if run is not None else Redactor()
+
+
+@pytest.fixture
+def gate(request: pytest.FixtureRequest) -> GateRecorder:
+    """Records this gate's finding: ``gate.record(finding)``."""
+    recorder = request.node.stash.get(_RECORDER_KEY, None)
+    if recorder is None:
+        pytest.skip("a gate: run it with --gate=ENV")
+    return recorder
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    run = item.config.stash.get(RUN_KEY, None)
+    if run is None or _INFO_KEY not in item.stash:
+        return report
+    info = item.stash[_INFO_KEY]
+    _redact_sections(report, run.redactor)
+    if call.when == "setup" and _MISSING_KEY in item.stash:
+        entry = NotConfigured(info, item.stash[_MISSING_KEY])
+        _attach(report, NOT_CONFIGURED_PROPERTY, entry.as_dict())
+        return report
+    if call.when == "setup" and report.passed:
+        return report
+    if call.when == "teardown" and not report.failed:
+        return report
+    recorder = item.stash.get(_RECORDER_KEY, None) if call.when == "call" else None
+    finding = finding_from_call(recorder, call, run.redactor)
+    if call.when == "teardown":
+        finding = type(finding).error(f"teardown failed: {finding.evidence.reason}")
+    result = GateResult.from_finding(info, finding, nodeid=item.nodeid, duration_s=report.duration)
+    result = GateResult.from_dict(run.redactor.data(result.as_dict()))
+    _attach(report, RESULT_PROPERTY, result.as_dict())
+    _set_test_outcome(report, result, run.redactor)
+    from pytest_fixgate.reports.html import attach_evidence
+
+    attach_evidence(report, result, recorder.html_extras if recorder else ())
+    return report
+
+
+def _attach(report: pytest.TestReport, name: str, payload: dict[str, Any]) -> None:
+    # A new list: report.user_properties is the item's own list, shared by every phase.
+    report.user_properties = [*report.user_properties, (name, json.dumps(payload))]
+
+
+def _set_test_outcome(report: pytest.TestReport, result: GateResult, redactor: _Redactor) -> None:
+    """Make pytest's own view (terminal, JUnit) agree with the gate's outcome."""
+    if result.outcome.passing:
+        report.outcome = "passed"
+        report.longrepr = None
+        return
+    detail = ""
+    if report.failed and result.evidence.reason.startswith(("gate crashed", "teardown")):
+        detail = "\n\n" + redactor.text(str(report.longrepr))
+    report.outcome = "failed"
+    report.longrepr = f"{result.outcome.value}: {result.evidence.reason}{detail}"
+
+
+def _redact_sections(report: pytest.TestReport, redactor: _Redactor) -> None:
+    if redactor and report.sections:
+        report.sections = [(title, redactor.text(body)) for title, body in report.sections]

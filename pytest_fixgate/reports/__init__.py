@@ -1,0 +1,1 @@
+"""Reports: the JSON verdict, the HTML and JUnit reports, the Markdown summary, the terminal."""

@@ -1,0 +1,148 @@
+"""The gate reporter: collects results on the controller and writes every report.
+
+Built like pytest's ``LogXML``: a plain object, registered as a plugin in
+``pytest_configure`` on the controller only; its methods are the hooks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_fixgate.outcomes.model import GateResult
+from pytest_fixgate.reports.markdown import render_markdown
+from pytest_fixgate.reports.verdict import build_verdict, write_json
+from pytest_fixgate.run import GateRun, NotConfigured, ReportPaths, current_commit
+
+__all__ = ["GateReporter"]
+
+_RESULT_PROPERTY = "fixgate.result"
+_NOT_CONFIGURED_PROPERTY = "fixgate.not_configured"
+# pytest's own meanings that a decision must not hide.
+_KEEP_EXIT = {
+    pytest.ExitCode.INTERRUPTED,
+    pytest.ExitCode.INTERNAL_ERROR,
+    pytest.ExitCode.USAGE_ERROR,
+}
+
+
+class GateReporter:
+    PLUGIN_NAME = "fixgate-reporter"
+
+    def __init__(
+        self, config: pytest.Config, run: GateRun, paths: ReportPaths, step_summary: Path | None
+    ) -> None:
+        self.config = config
+        self.run = run
+        self.paths = paths
+        self.step_summary = step_summary
+        self.verdict: dict[str, Any] | None = None
+        self.write_error: str | None = None
+
+    @classmethod
+    def for_config(cls, config: pytest.Config, run: GateRun) -> GateReporter:
+        folder = config.invocation_params.dir / config.getoption("gate_report_dir")
+        paths = ReportPaths.for_run(folder, run.env.name, run.started)
+        # JUnit and HTML come from pytest's junitxml and pytest-html: point them at our
+        # paths unless the user chose their own.
+        if not getattr(config.option, "xmlpath", None):
+            config.option.xmlpath = str(paths.junit)
+        else:
+            paths = ReportPaths(paths.html, paths.json, Path(config.option.xmlpath), paths.latest)
+        if config.pluginmanager.has_plugin("html"):
+            if not getattr(config.option, "htmlpath", None):
+                config.option.htmlpath = str(paths.html)
+                config.option.self_contained_html = True
+            else:
+                paths = ReportPaths(
+                    Path(config.option.htmlpath), paths.json, paths.junit, paths.latest
+                )
+            from pytest_fixgate.reports.html import HtmlHooks
+
+            config.pluginmanager.register(HtmlHooks(run), HtmlHooks.PLUGIN_NAME)
+        run.reports = paths
+        run.commit = current_commit(config.rootpath)
+        summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        return cls(config, run, paths, Path(summary) if summary else None)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for name, value in report.user_properties:
+            if name == _RESULT_PROPERTY:
+                result = GateResult.from_dict(json.loads(value))
+                self.run.add(result)
+                self.config.hook.pytest_fixgate_gate_result(result=result, config=self.config)
+            elif name == _NOT_CONFIGURED_PROPERTY:
+                data = json.loads(value)
+                entry = NotConfigured(
+                    GateResult.from_dict({**data, "outcome": "INCONCLUSIVE", "reason": ""}).info,
+                    data["missing"],
+                )
+                self.run.not_configured[report.nodeid] = entry
+
+    @pytest.hookimpl(tryfirst=True)  # before junitxml and pytest-html write their files
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        decision = self.run.finish()
+        self.verdict = build_verdict(self.run)
+        xml = self._junit()
+        if xml is not None:
+            xml.add_global_property("fixgate.decision", decision.kind.value)
+            xml.add_global_property("fixgate.reason", decision.reason)
+            xml.add_global_property("fixgate.env", self.run.env.name)
+        try:
+            write_json(self.paths.json, self.verdict)
+            write_json(self.paths.latest, self.verdict)
+            if self.step_summary is not None:
+                with self.step_summary.open("a", encoding="utf-8") as fh:
+                    fh.write(render_markdown(self.verdict))
+        except OSError as exc:
+            # The decision stands, but a gate run whose verdict was not filed is no PROMOTE.
+            self.write_error = f"cannot write reports: {exc.strerror} ({exc.filename})"
+        self.config.hook.pytest_fixgate_decision(
+            decision=decision, verdict=self.verdict, config=self.config
+        )
+
+    @pytest.hookimpl(trylast=True, specname="pytest_sessionfinish")
+    def set_exit_status(self, session: pytest.Session) -> None:
+        decision = self.run.decision
+        if decision is None or session.exitstatus in _KEEP_EXIT:
+            return
+        if self.write_error is not None and not self.run.advisory:
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+            return
+        session.exitstatus = 0 if self.run.advisory else decision.exit_code
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        decision = self.run.decision
+        if decision is None:
+            return
+        tr = terminalreporter
+        colour = {"PROMOTE": "green", "HOLD": "yellow", "ROLLBACK": "red"}[decision.kind.value]
+        advisory = " [advisory: exit 0]" if self.run.advisory else ""
+        tr.write_sep("=", "fixgate", **{colour: True, "bold": True})
+        for entry in self.run.not_configured.values():
+            tr.write_line(f"not configured: {entry.info.id} ({entry.missing} is not set)")
+        tr.write_line(
+            f"fixgate: {decision.kind.value} ({decision.reason}){advisory}",
+            **{colour: True, "bold": True},
+        )
+        if self.write_error:
+            tr.write_line(f"fixgate: ERROR {self.write_error}", red=True, bold=True)
+            return
+        for label, path in (
+            ("html", self.paths.html),
+            ("json", self.paths.json),
+            ("junit", self.paths.junit),
+            ("latest", self.paths.latest),
+        ):
+            tr.write_line(f"fixgate report ({label}): {path}")
+
+    def _junit(self) -> Any:
+        try:
+            from _pytest.junitxml import xml_key
+        except ImportError:
+            return None
+        return self.config.stash.get(xml_key, None)

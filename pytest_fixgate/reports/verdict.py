@@ -1,0 +1,70 @@
+"""The JSON verdict: the machine-readable record of one gate run.
+
+Schema ``pytest-fixgate/verdict@1`` (documented in the README). The
+``sha256`` field is the SHA-256 of the verdict without that field, dumped as
+``json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``
+and encoded as UTF-8, so a reader can tell an edited file from the original.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from pytest_fixgate.outcomes.model import Outcome
+from pytest_fixgate.run import GateRun
+
+__all__ = ["SCHEMA", "body_sha256", "build_verdict", "write_json"]
+
+SCHEMA = "pytest-fixgate/verdict@1"
+
+
+def build_verdict(run: GateRun) -> dict[str, Any]:
+    """The verdict of a finished run, redacted, with its own checksum."""
+    if run.decision is None or run.finished is None:
+        raise RuntimeError("build_verdict needs a finished run (call run.finish() first)")
+    results = run.ordered_results()
+    counts = Counter(r.outcome.value for r in results)
+    verdict: dict[str, Any] = {
+        "schema": SCHEMA,
+        "env": run.env.name,
+        "target": run.env.base_url,
+        "commit": run.commit,
+        "started": run.started.isoformat(timespec="seconds"),
+        "finished": run.finished.isoformat(timespec="seconds"),
+        "decision": run.decision.kind.value,
+        "reason": run.decision.reason,
+        "blocking": list(run.decision.blocking),
+        "advisory": run.advisory,
+        "config": str(run.config_path),
+        "counts": {o.value: counts.get(o.value, 0) for o in Outcome},
+        "gates": [r.as_dict() for r in results],
+        "not_configured": [n.as_dict() for n in run.not_configured.values()],
+        "reports": {name: str(getattr(run.reports, name)) for name in ("html", "json", "junit")}
+        if run.reports
+        else {},
+    }
+    verdict = run.redactor.data(verdict)
+    verdict["sha256"] = body_sha256(verdict)
+    return verdict
+
+
+def body_sha256(verdict: dict[str, Any]) -> str:
+    body = {k: v for k, v in verdict.items() if k != "sha256"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def write_json(path: Path, verdict: dict[str, Any]) -> None:
+    """Write atomically: a reader (or a crash) never sees half a verdict."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(verdict, fh, indent=2, ensure_ascii=False)
+        fh.write("\n")
+    os.replace(tmp, path)

@@ -1,0 +1,93 @@
+"""The state of one gate run: the environment, the results so far, the decision.
+
+Kept in ``config.stash`` by the plugin; knows nothing of pytest, so the
+report writers and the demo can use it as plain data.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pytest_fixgate import timing
+from pytest_fixgate.config.schema import EnvConfig
+from pytest_fixgate.decision import Decision, decide
+from pytest_fixgate.outcomes.model import GateInfo, GateResult
+from pytest_fixgate.redaction import Redactor
+
+__all__ = ["GateRun", "NotConfigured", "ReportPaths"]
+
+
+@dataclass(frozen=True)
+class NotConfigured:
+    """A gate left out because its environment does not configure what it needs."""
+
+    info: GateInfo
+    missing: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {**self.info.as_dict(), "missing": self.missing}
+
+
+@dataclass(frozen=True)
+class ReportPaths:
+    html: Path
+    json: Path
+    junit: Path
+    latest: Path
+
+    @classmethod
+    def for_run(cls, folder: Path, env: str, started: _dt.datetime) -> ReportPaths:
+        stem = f"{env}-{started.strftime('%Y%m%dT%H%M%SZ')}"
+        return cls(
+            html=folder / f"{stem}.html",
+            json=folder / f"{stem}.json",
+            junit=folder / f"{stem}.xml",
+            latest=folder / f"{env}-latest.json",
+        )
+
+
+@dataclass
+class GateRun:
+    env: EnvConfig
+    config_path: Path
+    redactor: Redactor
+    advisory: bool = False
+    started: _dt.datetime = field(default_factory=timing.utcnow)
+    finished: _dt.datetime | None = None
+    results: dict[str, GateResult] = field(default_factory=dict)  # by pytest node id
+    not_configured: dict[str, NotConfigured] = field(default_factory=dict)
+    decision: Decision | None = None
+    reports: ReportPaths | None = None
+    commit: str = ""
+
+    def add(self, result: GateResult) -> None:
+        # A later phase (teardown) may only make a result worse, never better.
+        previous = self.results.get(result.nodeid)
+        if previous is None or result.outcome.rank >= previous.outcome.rank:
+            self.results[result.nodeid] = result
+
+    def finish(self) -> Decision:
+        self.finished = timing.utcnow()
+        self.decision = decide(self.ordered_results())
+        return self.decision
+
+    def ordered_results(self) -> list[GateResult]:
+        return sorted(self.results.values(), key=lambda r: (r.info.id, r.nodeid))
+
+
+def current_commit(cwd: Path) -> str:
+    """The commit being gated: ``$GITHUB_SHA``/``$CI_COMMIT_SHA``, else ``git rev-parse``."""
+    for name in ("FIXGATE_COMMIT", "GITHUB_SHA", "CI_COMMIT_SHA"):
+        if os.environ.get(name):
+            return os.environ[name]
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return out.stdout.strip() if out.returncode == 0 else ""
