@@ -1,0 +1,124 @@
+"""Command line of the reference staging service: ``python -m pytest_fixgate.reference``.
+
+Secrets (the MongoDB URI, which may carry a password, the Redis URL, the
+tokens) are read from environment variables whose *names* are given on the
+command line; values never appear in argv, and this module logs none of
+them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping, Sequence
+
+from ..redaction import Redactor
+from . import faults as faults_mod
+from .faults import FaultError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m pytest_fixgate.reference",
+        description="Serve the runbook's health, admin and data routes over MongoDB and Redis.",
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="interface to bind (default %(default)s)"
+    )
+    parser.add_argument("--port", type=int, default=8000, help="port (default %(default)s)")
+    parser.add_argument(
+        "--mongodb-uri-env",
+        default="MONGODB_URI",
+        metavar="NAME",
+        help="environment variable holding the MongoDB URI (default %(default)s)",
+    )
+    parser.add_argument(
+        "--redis-url-env",
+        default="REDIS_URL",
+        metavar="NAME",
+        help="environment variable holding the Redis URL (default %(default)s)",
+    )
+    parser.add_argument(
+        "--admin-token-env",
+        default="ADMIN_TOKEN",
+        metavar="NAME",
+        help="environment variable holding the admin Bearer token (default %(default)s); "
+        "unset: the admin routes answer 503",
+    )
+    parser.add_argument(
+        "--health-token-env",
+        default=None,
+        metavar="NAME",
+        help="environment variable holding the X-Health-Token the health routes then require",
+    )
+    parser.add_argument(
+        "--db-name", default=None, help="database (default: the URI's, else 'fixgate')"
+    )
+    parser.add_argument(
+        "--seed", action="store_true", help="create the demo data and indexes before serving"
+    )
+    faults_mod.add_arguments(parser)
+    return parser
+
+
+def _required_env(
+    parser: argparse.ArgumentParser, environ: Mapping[str, str], name: str, flag: str
+) -> str:
+    value = environ.get(name)
+    if not value:
+        parser.error(f"environment variable {name} (named by {flag}) is not set")
+    return value
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    environ = os.environ if environ is None else environ
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    mongodb_uri = _required_env(parser, environ, args.mongodb_uri_env, "--mongodb-uri-env")
+    redis_url = _required_env(parser, environ, args.redis_url_env, "--redis-url-env")
+    health_token = None
+    if args.health_token_env:
+        health_token = _required_env(parser, environ, args.health_token_env, "--health-token-env")
+    try:
+        faults = faults_mod.from_args(args, environ)
+    except FaultError as exc:
+        parser.error(str(exc))
+
+    # Heavy imports after parsing: a bad flag fails in milliseconds.
+    import uvicorn
+
+    from .app import ServiceConfig, create_app, seed
+
+    config = ServiceConfig(
+        mongodb_uri=mongodb_uri,
+        redis_url=redis_url,
+        admin_token=environ.get(args.admin_token_env) or None,
+        health_token=health_token,
+        db_name=args.db_name,
+        faults=faults,
+    )
+    redactor = Redactor(s for s in (mongodb_uri, redis_url, config.admin_token, health_token) if s)
+    try:
+        app = create_app(config)
+        if args.seed:
+            seed(app.service.deps.db())
+    except Exception as exc:  # a bad URI or an unreachable server at start-up
+        message = redactor.text(f"{type(exc).__name__}: {exc}")
+        print(f"fixgate reference: cannot start: {message}", file=sys.stderr)
+        return 1
+
+    print(
+        f"fixgate reference service on http://{args.host}:{args.port} "
+        f"(MongoDB from ${args.mongodb_uri_env}, Redis from ${args.redis_url_env}; "
+        f"faults: {faults.as_dict() if faults.active else 'none'})",
+        file=sys.stderr,
+        flush=True,
+    )
+    # Access log off: at load-test rates it costs more than the request, and it is noise.
+    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
