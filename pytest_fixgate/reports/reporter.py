@@ -106,7 +106,8 @@ class GateReporter:
         )
 
     @pytest.hookimpl(trylast=True, specname="pytest_sessionfinish")
-    def set_exit_status(self, session: pytest.Session) -> None:
+    def pytest_sessionfinish_exit_status(self, session: pytest.Session) -> None:
+        # pytest only reads hook implementations whose names start with "pytest_".
         decision = self.run.decision
         if decision is None or session.exitstatus in _KEEP_EXIT:
             return

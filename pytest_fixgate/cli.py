@@ -1,0 +1,60 @@
+"""The ``fixgate`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    from pytest_fixgate.demo import FAULTS
+
+    parser = argparse.ArgumentParser(
+        prog="fixgate",
+        description="pytest-fixgate: release gates as a pytest suite. "
+        "The gate run itself is `pytest --gate=ENV`.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser(
+        "demo",
+        help="start a reference staging service (with MongoDB and Redis) and gate it",
+        description="Start SecantusDB, redis-server and the reference staging service on "
+        "127.0.0.1, run `pytest --gate=demo` against them, print the decision and the "
+        "report paths, and stop everything. Exit code: 0 PROMOTE, 1 HOLD.",
+    )
+    demo.add_argument(
+        "--fault",
+        choices=sorted(FAULTS),
+        default="none",
+        help="make the service misbehave: "
+        + "; ".join(f"{name}: {f.help}" for name, f in sorted(FAULTS.items())),
+    )
+    demo.add_argument(
+        "--gate-report-dir",
+        type=Path,
+        default=Path("reports"),
+        metavar="DIR",
+        help="where the reports go (default: reports/)",
+    )
+    demo.add_argument(
+        "pytest_args", nargs=argparse.REMAINDER, help="more pytest arguments after --, e.g. -- -n 2"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "demo":
+        from pytest_fixgate.demo import run_demo
+
+        extra = [a for a in args.pytest_args if a != "--"]
+        return run_demo(args.fault, args.gate_report_dir.resolve(), extra)
+    return 4
+
+
+if __name__ == "__main__":
+    sys.exit(main())

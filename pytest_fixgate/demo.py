@@ -1,0 +1,167 @@
+"""``fixgate demo``: the embedded default, a whole gate run on one machine.
+
+Starts SecantusDB (MongoDB wire), redis-server and the reference staging
+service on free ports on 127.0.0.1, writes a config for them, runs
+``pytest --gate=demo`` and stops everything it started, also on Ctrl-C or
+failure. ``--fault`` makes the service misbehave so the gate holds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pytest_fixgate.reference.processes import ProcessStartError
+
+__all__ = ["FAULTS", "DemoFault", "run_demo"]
+
+MONGODB_URI_ENV = "FIXGATE_DEMO_MONGODB_URI"
+REDIS_URL_ENV = "FIXGATE_DEMO_REDIS_URL"
+HEALTH_TOKEN_ENV = "FIXGATE_DEMO_HEALTH_TOKEN"
+
+
+@dataclass(frozen=True)
+class DemoFault:
+    help: str
+    faults: dict[str, object]
+    # Something to do to the running service before the gates run.
+    prepare: Callable[[str], None] | None = None
+    target_not_listening: bool = False
+
+
+def _use_up_rate_limit(base_url: str) -> None:
+    import httpx
+
+    for path in ("/api/health", "/api/health/db", "/api/health/redis", "/api/health/ready"):
+        httpx.get(base_url + path, timeout=5)
+
+
+FAULTS: dict[str, DemoFault] = {
+    "none": DemoFault("a healthy service: PROMOTE", {}),
+    "db-down": DemoFault("MongoDB unreachable from the service", {"mongo_down": True}),
+    "redis-down": DemoFault("Redis unreachable from the service", {"redis_down": True}),
+    "errors": DemoFault("every request answers HTTP 500", {"error_ratio": 1.0}),
+    "slow": DemoFault("every request takes 3 s, past the 2 s timeout", {"latency_ms": 3000}),
+    "wrong-json": DemoFault("health routes answer 200 with the wrong body", {"wrong_json": True}),
+    "rate-limited": DemoFault(
+        "health routes allow 1 request a minute: the gates get HTTP 429",
+        {"rate_limit_per_min": 1},
+        prepare=_use_up_rate_limit,
+    ),
+    "down": DemoFault("the target is not listening at all", {}, target_not_listening=True),
+}
+
+
+def _suite_dir() -> Path:
+    """The gate suite shipped beside the package (a checkout, or an editable install)."""
+    suite = Path(__file__).resolve().parent.parent / "gates"
+    if not (suite / "test_health.py").is_file():
+        raise SystemExit(
+            f"fixgate demo: the gate suite was not found at {suite}; "
+            "install from a checkout: pip install -e ."
+        )
+    return suite
+
+
+def ensure_redis_server() -> None:
+    """Install redis-server with apt-get when it is missing and we may (root)."""
+    if shutil.which("redis-server"):
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise SystemExit("fixgate demo: redis-server is missing: apt-get install -y redis-server")
+    print("fixgate demo: installing redis-server (apt-get install -y redis-server) ...", flush=True)
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.STDOUT}
+    subprocess.run(["apt-get", "update", "-qq"], check=False, **quiet)  # type: ignore[call-overload]
+    done = subprocess.run(["apt-get", "install", "-y", "-qq", "redis-server"], check=False, **quiet)  # type: ignore[call-overload]
+    if done.returncode != 0 or not shutil.which("redis-server"):
+        raise SystemExit("fixgate demo: could not install redis-server with apt-get")
+
+
+def _config_text(base_url: str) -> str:
+    return f"""# Written by `fixgate demo` for this run only.
+[env.demo]
+base_url = "{base_url}"
+token_env = "{HEALTH_TOKEN_ENV}"
+mongodb_uri_env = "{MONGODB_URI_ENV}"
+redis_url_env = "{REDIS_URL_ENV}"
+timeout = "2s"
+"""
+
+
+@contextlib.contextmanager
+def _stack(fault: DemoFault) -> Iterator[tuple[str, dict[str, str]]]:
+    from pytest_fixgate.reference import (
+        Faults,
+        free_port,
+        mongo_server,
+        redis_server,
+        reference_service,
+    )
+
+    token = "demo-" + os.urandom(12).hex()
+    # Seed while healthy, then switch the fault on: seeding needs a working MongoDB.
+    with (
+        mongo_server() as mongo,
+        redis_server() as redis,
+        reference_service(mongo.uri, redis.url, Faults(), health_token=token, seed=True) as service,
+    ):
+        service.set_faults(**fault.faults)
+        base_url = service.base_url
+        if fault.target_not_listening:
+            base_url = f"http://127.0.0.1:{free_port()}"
+        if fault.prepare is not None:
+            fault.prepare(service.base_url)
+        env = {MONGODB_URI_ENV: mongo.uri, REDIS_URL_ENV: redis.url, HEALTH_TOKEN_ENV: token}
+        print(
+            f"fixgate demo: MongoDB wire on {mongo.port}, redis on {redis.port}, "
+            f"reference service at {service.base_url}",
+            flush=True,
+        )
+        yield base_url, env
+
+
+def run_demo(fault_name: str, report_dir: Path, pytest_args: Sequence[str]) -> int:
+    fault = FAULTS[fault_name]
+    suite = _suite_dir()
+    ensure_redis_server()
+    print(f"fixgate demo: fault {fault_name!r}: {fault.help}", flush=True)
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="fixgate-demo-"))
+        try:
+            url, env = stack.enter_context(_stack(fault))
+        except ProcessStartError as exc:
+            print(f"fixgate demo: cannot start the demo stack: {exc}", file=sys.stderr)
+            return 3
+        config = Path(tmp) / "fixgate.toml"
+        config.write_text(_config_text(url), encoding="utf-8")
+        argv = [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(suite),
+            "--gate=demo",
+            f"--gate-config={config}",
+            f"--gate-report-dir={report_dir}",
+            f"--rootdir={suite.parent}",
+            "-p",
+            "no:cacheprovider",
+            # Test-only plugins that cost start-up time and add nothing to a gate run.
+            "-p",
+            "no:hypothesispytest",
+            "-p",
+            "no:locust",
+            "-p",
+            "no:benchmark",
+            *pytest_args,
+        ]
+        try:
+            return subprocess.run(argv, env={**os.environ, **env}, check=False).returncode
+        except KeyboardInterrupt:
+            return 2

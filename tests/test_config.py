@@ -1,0 +1,153 @@
+"""Loading fixgate.toml: defaults, overrides, and one clear line for every mistake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_fixgate.config import find_config, load_config, select_env
+from pytest_fixgate.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str, name: str = "fixgate.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_runbook_defaults_apply(tmp_path: Path) -> None:
+    env = select_env(
+        load_config(write(tmp_path, '[env.staging]\nbase_url = "http://x/"\n')), "staging"
+    )
+    assert env.base_url == "http://x"
+    assert [h.path for h in env.health] == [
+        "/api/health",
+        "/api/health/db",
+        "/api/health/redis",
+        "/api/health/ready",
+    ]
+    assert env.health[3].expect_json == {"ready": True}
+    assert env.load is None and env.mongodb_uri_env is None
+
+
+def test_own_health_entries_replace_defaults(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+[env.prod]
+base_url = "https://fixzit.example"
+[[env.prod.health]]
+path = "/api/health/ready"
+expect_json = { ready = true, checks = { mongodb = "ok" } }
+timeout = "1500ms"
+[env.prod.load]
+duration = "30s"
+thresholds = ["p(95) < 1500ms", "p(99) < 2.5s"]
+[env.prod.gates."health./api/health/ready"]
+required = false
+""",
+    )
+    env = select_env(load_config(path), "prod")
+    assert [h.path for h in env.health] == ["/api/health/ready"]
+    assert env.health[0].expect_json == {"ready": True, "checks": {"mongodb": "ok"}}
+    assert env.health[0].timeout_s == 1.5
+    assert env.load is not None and env.load.duration_s == 30
+    assert [t.key for t in env.load.thresholds] == ["p(95)", "p(99)"]
+    assert env.load.locustfile == tmp_path / "locustfiles/ready.py"
+    assert env.gates["health./api/health/ready"].required is False
+
+
+def test_pyproject_table(tmp_path: Path) -> None:
+    write(tmp_path, '[tool.fixgate.env.staging]\nbase_url = "http://x"\n', "pyproject.toml")
+    path = find_config(None, tmp_path)
+    assert path.name == "pyproject.toml"
+    assert select_env(load_config(path), "staging").base_url == "http://x"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '[env.staging]\nbase_url = "http://x"\n[env.staging.load]\nthresholds = ["p(95) <"]\n',
+            "fixgate.toml: env.staging.load.thresholds[0]: expected a value, found end of "
+            "expression at column 8 in 'p(95) <'",
+        ),
+        (
+            '[env.staging]\nbase_ulr = "http://x"\n',
+            "fixgate.toml: env.staging.base_url: missing required key",
+        ),
+        (
+            '[env.staging]\nbase_url = "http://x"\ntimout = "5s"\n',
+            "fixgate.toml: env.staging.timout: unknown key",
+        ),
+        (
+            '[env.staging]\nbase_url = "ftp://x"\n',
+            "fixgate.toml: env.staging.base_url: got 'ftp://x', expected an http(s) URL",
+        ),
+        (
+            '[env.staging]\nbase_url = "http://x"\n[[env.staging.health]]\npath = "/h"\n'
+            'expect_status = "200"\n',
+            "fixgate.toml: env.staging.health[0].expect_status: got '200', "
+            "expected an HTTP status code",
+        ),
+        (
+            '[env.staging]\nbase_url = "http://x"\n[env.staging.load]\nduration = "5 minutes"\n',
+            "fixgate.toml: env.staging.load.duration: got '5 minutes', expected a duration",
+        ),
+        (
+            '[env.staging]\nbase_url = "http://x"\n[env.staging.load]\nusers = true\n',
+            "fixgate.toml: env.staging.load.users: got True, expected a positive number",
+        ),
+        ("[env.staging\n", "fixgate.toml: not valid TOML"),
+        ("[other]\n", "fixgate.toml: env: missing table"),
+    ],
+)
+def test_errors_name_file_key_value_and_expectation(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text))
+    text_of_error = str(info.value).replace(str(tmp_path) + "/", "")
+    assert text_of_error.startswith(message), text_of_error
+    assert "\n" not in text_of_error
+
+
+def test_typo_gets_a_suggestion(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="did you mean 'timeout'"):
+        load_config(write(tmp_path, '[env.s]\nbase_url = "http://x"\ntimout = "5s"\n'))
+
+
+def test_unknown_env_lists_the_defined_ones(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, '[env.staging]\nbase_url = "http://x"\n'))
+    with pytest.raises(
+        ConfigError,
+        match=r"env.prod: no such environment \(--gate=prod; "
+        r"defined: staging\)",
+    ):
+        select_env(config, "prod")
+
+
+def test_secret_pasted_into_an_env_key_is_not_echoed(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[env.s]\nbase_url = "http://x"\nmongodb_uri_env = "mongodb://admin:hunter2-secret@db/x"\n',
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert "mongodb_uri_env" in str(info.value)
+    assert "hunter2" not in str(info.value)
+
+
+def test_credentials_in_base_url_are_refused_unechoed(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, '[env.s]\nbase_url = "https://u:pa55word@x"\n'))
+    assert "pa55word" not in str(info.value)
+
+
+def test_missing_config_file_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match="pass --gate-config PATH"):
+        find_config(None, tmp_path)
