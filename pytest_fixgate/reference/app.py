@@ -76,6 +76,7 @@ FEATURE_DEFAULTS: dict[str, bool] = {
 
 WORK_ORDERS_LIMIT = 50
 RATE_WINDOW_S = 60.0
+RATE_KEYS_MAX = 10_000
 
 # Short driver timeouts: a probe must answer in milliseconds, or fail in under a second.
 MONGO_OPTIONS: dict[str, Any] = {
@@ -256,6 +257,10 @@ class FaultState:
 
     def _rate_limited(self, client: str, path: str) -> Response | None:
         now = self._clock()
+        if len(self._windows) > RATE_KEYS_MAX:
+            # Forget idle (client, route) pairs: a scan of many paths must not grow memory.
+            cutoff = now - RATE_WINDOW_S
+            self._windows = {k: w for k, w in self._windows.items() if w and w[-1] > cutoff}
         window = self._windows.setdefault((client, path), collections.deque())
         while window and window[0] <= now - RATE_WINDOW_S:
             window.popleft()
