@@ -59,7 +59,7 @@ FAULTS: dict[str, DemoFault] = {
 }
 
 
-def _suite_dir() -> Path:
+def suite_dir() -> Path:
     """The gate suite shipped beside the package (a checkout, or an editable install)."""
     suite = Path(__file__).resolve().parent.parent / "gates"
     if not (suite / "test_health.py").is_file():
@@ -84,7 +84,7 @@ def ensure_redis_server() -> None:
         raise SystemExit("fixgate demo: could not install redis-server with apt-get")
 
 
-def _config_text(base_url: str) -> str:
+def demo_config(base_url: str) -> str:
     return f"""# Written by `fixgate demo` for this run only.
 [env.demo]
 base_url = "{base_url}"
@@ -96,7 +96,7 @@ timeout = "2s"
 
 
 @contextlib.contextmanager
-def _stack(fault: DemoFault) -> Iterator[tuple[str, dict[str, str]]]:
+def demo_stack(fault: DemoFault) -> Iterator[tuple[str, dict[str, str]]]:
     from pytest_fixgate.reference import (
         Faults,
         free_port,
@@ -127,40 +127,41 @@ def _stack(fault: DemoFault) -> Iterator[tuple[str, dict[str, str]]]:
         yield base_url, env
 
 
+#: Test-only plugins that cost start-up time and add nothing to a gate run.
+QUIET_PLUGINS = (
+    "no:cacheprovider",
+    "no:hypothesispytest",
+    "no:locust",
+    "no:benchmark",
+    "no:anyio",
+)
+
+
+def gate_argv(suite: Path, config: Path, report_dir: Path, extra: Sequence[str] = ()) -> list[str]:
+    """The ``pytest --gate=demo`` command line for ``config``."""
+    plugins = [arg for name in QUIET_PLUGINS for arg in ("-p", name)]
+    return [
+        *(sys.executable, "-m", "pytest", str(suite), "--gate=demo"),
+        *(f"--gate-config={config}", f"--gate-report-dir={report_dir}"),
+        *(f"--rootdir={suite.parent}", *plugins, *extra),
+    ]
+
+
 def run_demo(fault_name: str, report_dir: Path, pytest_args: Sequence[str]) -> int:
     fault = FAULTS[fault_name]
-    suite = _suite_dir()
+    suite = suite_dir()
     ensure_redis_server()
     print(f"fixgate demo: fault {fault_name!r}: {fault.help}", flush=True)
     with contextlib.ExitStack() as stack:
         tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="fixgate-demo-"))
         try:
-            url, env = stack.enter_context(_stack(fault))
+            url, env = stack.enter_context(demo_stack(fault))
         except ProcessStartError as exc:
             print(f"fixgate demo: cannot start the demo stack: {exc}", file=sys.stderr)
             return 3
         config = Path(tmp) / "fixgate.toml"
-        config.write_text(_config_text(url), encoding="utf-8")
-        argv = [
-            sys.executable,
-            "-m",
-            "pytest",
-            str(suite),
-            "--gate=demo",
-            f"--gate-config={config}",
-            f"--gate-report-dir={report_dir}",
-            f"--rootdir={suite.parent}",
-            "-p",
-            "no:cacheprovider",
-            # Test-only plugins that cost start-up time and add nothing to a gate run.
-            "-p",
-            "no:hypothesispytest",
-            "-p",
-            "no:locust",
-            "-p",
-            "no:benchmark",
-            *pytest_args,
-        ]
+        config.write_text(demo_config(url), encoding="utf-8")
+        argv = gate_argv(suite, config, report_dir, pytest_args)
         try:
             return subprocess.run(argv, env={**os.environ, **env}, check=False).returncode
         except KeyboardInterrupt:

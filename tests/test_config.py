@@ -58,7 +58,8 @@ required = false
     assert env.gates["health./api/health/ready"].required is False
 
 
-def test_pyproject_table(tmp_path: Path) -> None:
+def test_pyproject_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     write(tmp_path, '[tool.fixgate.env.staging]\nbase_url = "http://x"\n', "pyproject.toml")
     path = find_config(None, tmp_path)
     assert path.name == "pyproject.toml"
@@ -151,3 +152,23 @@ def test_missing_config_file_says_what_to_do(
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigError, match="pass --gate-config PATH"):
         find_config(None, tmp_path)
+
+
+def test_shipped_configs_load() -> None:
+    repo = Path(__file__).resolve().parent.parent
+    for path in [repo / "fixgate.toml", *sorted((repo / "examples").glob("*.toml"))]:
+        config = load_config(path)
+        assert config.envs, path
+
+
+def test_fixzit_example_describes_the_real_application() -> None:
+    repo = Path(__file__).resolve().parent.parent
+    env = select_env(load_config(repo / "examples" / "fixzit.toml"), "staging")
+    assert [h.path for h in env.health] == [
+        "/api/health",
+        "/api/health/ready",
+        "/api/health/live",
+        "/api/health/database",
+    ]
+    assert env.health[0].expect_json == {"status": "healthy", "database": "connected"}
+    assert env.redis_url_env is None
