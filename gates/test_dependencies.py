@@ -19,7 +19,8 @@ def test_mongo_ping(gate, gate_env):
     uri = read_secret(gate_env.mongodb_uri_env, f"env.{gate_env.name}.mongodb_uri_env")
     gate.measuring(
         f"pymongo admin.command('ping') on {mask_uri_password(uri)}, "
-        f"serverSelectionTimeoutMS={int(gate_env.timeout_s * 1000)}"
+        f"serverSelectionTimeoutMS={int(gate_env.timeout_s * 1000)}",
+        threshold="ok",
     )
     ping = mongo_ping(uri, timeout_s=gate_env.timeout_s)
     gate.record(judge_ping("MongoDB", ping.ok, ping.elapsed_ms))

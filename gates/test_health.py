@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_fixgate.measurements.health import health_request, probe_health
-from pytest_fixgate.outcomes.health import judge_health
+from pytest_fixgate.outcomes.health import expected_text, judge_health
 
 
 @pytest.mark.gate(
@@ -17,6 +17,6 @@ from pytest_fixgate.outcomes.health import judge_health
 )
 def test_health_endpoint(gate, gate_env, gate_redactor, health_check):
     request = health_request(gate_env, health_check)
-    gate.measuring(request.description)
+    gate.measuring(request.description, threshold=expected_text(health_check))
     response = probe_health(request, gate_redactor)
     gate.record(judge_health(health_check, response))

@@ -110,13 +110,15 @@ class GateRecorder:
         self.info = info
         self._redactor = redactor
         self.method = ""
+        self.threshold: str | None = None
         self.finding: Finding | None = None
         self.html_extras: list[tuple[str, str]] = []  # (name, self-contained HTML)
 
-    def measuring(self, method: str) -> None:
-        """Say how the gate measures (a request, query or command) before it starts,
-        so that even an ERROR carries it. Secrets are redacted."""
+    def measuring(self, method: str, *, threshold: str | None = None) -> None:
+        """Say how the gate measures (a request, query or command) and against what,
+        before it starts, so that even an ERROR carries it. Secrets are redacted."""
         self.method = self._redactor.text(method)
+        self.threshold = threshold
 
     def attach_html(self, name: str, html: str) -> None:
         """Add a self-contained HTML fragment (a chart, a table) to this gate's evidence
@@ -134,6 +136,7 @@ def finding_from_call(
 ) -> Finding:
     """Turn how a gate test ended (and what it recorded) into one Finding."""
     method = recorder.method if recorder else ""
+    threshold = recorder.threshold if recorder else None
     excinfo = call.excinfo
     if excinfo is not None:
         exc = excinfo.value
@@ -141,20 +144,23 @@ def finding_from_call(
             return Finding.error(redactor.text(str(exc)), method=method, error=type(exc).__name__)
         if isinstance(exc, pytest.skip.Exception):
             return Finding.inconclusive(
-                f"gate skipped: {redactor.text(str(exc.msg))}", method=method
+                f"gate skipped: {redactor.text(str(exc.msg))}", method=method, threshold=threshold
             )
         if isinstance(exc, AssertionError):
             text = redactor.text(str(exc).splitlines()[0] if str(exc) else "assertion failed")
-            return Finding(Outcome.FAIL, Evidence(reason=text, method=method))
+            return Finding(Outcome.FAIL, Evidence(reason=text, method=method, threshold=threshold))
         if isinstance(exc, KeyboardInterrupt | SystemExit):
-            return Finding.error("gate interrupted", method=method)
+            return Finding.error("gate interrupted", method=method, threshold=threshold)
         return Finding.error(
             f"gate crashed: {type(exc).__name__}: {redactor.text(str(exc))}"[:500],
             method=method,
+            threshold=threshold,
         )
     if recorder is None or recorder.finding is None:
         return Finding.inconclusive(
-            "the gate recorded no outcome (it must call gate.record(...))", method=method
+            "the gate recorded no outcome (it must call gate.record(...))",
+            method=method,
+            threshold=threshold,
         )
     finding = recorder.finding
     if method and not finding.evidence.method:

@@ -41,7 +41,8 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _expected_text(check: HealthCheck) -> str:
+def expected_text(check: HealthCheck) -> str:
+    """The check's expectation as the evidence shows it: ``HTTP 200 with JSON ⊇ {...}``."""
     text = f"HTTP {check.expect_status}"
     if check.expect_json:
         text += f" with JSON ⊇ {json.dumps(check.expect_json, default=str)}"
@@ -58,7 +59,7 @@ def judge_health(check: HealthCheck, response: HttpResponse) -> Finding:
         "elapsed_ms": round(response.elapsed_ms, 1),
         "body_excerpt": response.body_text,
     }
-    threshold = _expected_text(check)
+    threshold = expected_text(check)
     if response.status == 429:
         retry = response.headers.get("retry-after")
         return Finding(

@@ -98,12 +98,22 @@ class Finding:
     evidence: Evidence
 
     @classmethod
-    def error(cls, reason: str, *, method: str = "", **details: Any) -> Finding:
-        return cls(Outcome.ERROR, Evidence(reason=reason, method=method, details=details))
+    def error(
+        cls, reason: str, *, method: str = "", threshold: str | None = None, **details: Any
+    ) -> Finding:
+        return cls(
+            Outcome.ERROR,
+            Evidence(reason=reason, method=method, threshold=threshold, details=details),
+        )
 
     @classmethod
-    def inconclusive(cls, reason: str, *, method: str = "", **details: Any) -> Finding:
-        return cls(Outcome.INCONCLUSIVE, Evidence(reason=reason, method=method, details=details))
+    def inconclusive(
+        cls, reason: str, *, method: str = "", threshold: str | None = None, **details: Any
+    ) -> Finding:
+        return cls(
+            Outcome.INCONCLUSIVE,
+            Evidence(reason=reason, method=method, threshold=threshold, details=details),
+        )
 
 
 @dataclass(frozen=True)
