@@ -1,0 +1,481 @@
+"""Tests of the load runner: real Locust processes against the reference service on 127.0.0.1.
+
+Runs are short (2-4 s) and small (2-10 users); the whole file stays well
+under 90 s on 2 cores.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_fixgate.measurements.load import (
+    FailureKind,
+    LoadProgress,
+    LoadRun,
+    LoadRunError,
+    LoadRunner,
+    LoadSpec,
+    LoadState,
+    ProgressLine,
+)
+from pytest_fixgate.measurements.load.failures import body_matches, classify
+from pytest_fixgate.measurements.load.progress import format_progress
+from pytest_fixgate.measurements.load.results import locust_percentile
+from pytest_fixgate.measurements.load.runner import capture_module_path, error_line
+from pytest_fixgate.measurements.stats import LatencyHistogram
+from pytest_fixgate.reference import ReferenceService
+
+ROOT = Path(__file__).resolve().parents[1]
+FLAT_OUT = {"FIXGATE_READY_WAIT_MIN_S": "0", "FIXGATE_READY_WAIT_MAX_S": "0"}
+
+PLAIN = """
+from locust import FastHttpUser, constant, task
+
+class Plain(FastHttpUser):
+    wait_time = constant(0)
+
+    @task
+    def health(self):
+        self.client.get("/api/health")
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "scenario.py") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def spec_for(host: str, locustfile: Path, tmp_path: Path, **kw: Any) -> LoadSpec:
+    fields: dict[str, Any] = {
+        "users": 4,
+        "spawn_rate": 50,
+        "duration_s": 3,
+        "results_dir": tmp_path / "load",
+        "cwd": ROOT,
+    }
+    fields.update(kw)
+    return LoadSpec(host=host, locustfile=locustfile, **fields)
+
+
+def unused_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# -- real runs --------------------------------------------------------------------------
+
+
+def test_fast_service_gives_counts_and_intervals(reference: ReferenceService, tmp_path: Path):
+    seen: list[LoadProgress] = []
+    spec = spec_for(reference.base_url, ROOT / "locustfiles" / "ready.py", tmp_path, env=FLAT_OUT)
+    runner = LoadRunner(spec)
+    run = runner.run(on_progress=seen.append)
+
+    assert runner.state is LoadState.FINISHED
+    overall = run.overall
+    assert overall.requests > 100, overall
+    assert overall.failures == {} and overall.rate_limited == 0
+    # Same events, same count: nothing lost between Locust's figures and ours.
+    assert overall.requests == overall.locust_requests == overall.successes
+    for estimate in (overall.p50, overall.p95, overall.p99):
+        assert estimate.n == overall.requests and estimate.bounded
+        assert estimate.value_ms is not None
+        assert 0 < estimate.low_ms <= estimate.value_ms <= estimate.high_ms
+    assert overall.error_rate.rate == 0.0 and 0 < overall.error_rate.high < 0.05
+    assert overall.rps == pytest.approx(overall.requests / run.duration_s)
+    assert run.endpoint("/api/health/ready", "GET").requests == overall.requests
+    assert sum(w.requests for w in overall.series) == overall.requests
+    assert seen and any(p.state == "running" and p.requests > 0 for p in seen)
+    data = json.loads(json.dumps(run.as_dict()))
+    assert data["overall"]["latency_ms"]["p95"]["n"] == overall.requests
+    assert data["overall"]["locust"]["p95_ms"] == overall.locust_p95_ms
+    assert data["cpu"]["samples"]["local"]
+    assert "locust" not in sys.modules  # Locust ran in its own process only
+    with pytest.raises(RuntimeError, match="already run"):
+        runner.run()
+
+
+def test_every_request_about_1470ms_exact_p95_below_1500_locust_reads_1500(
+    reference: ReferenceService, tmp_path: Path
+):
+    # 1460 ms of injected delay plus the service's own few ms: each request takes ~1470 ms.
+    reference.set_faults(latency_distribution="fixed:1460")
+    spec = spec_for(
+        reference.base_url,
+        write(tmp_path, PLAIN),
+        tmp_path,
+        users=10,
+        spawn_rate=10,  # staggered users: requests do not queue behind each other
+        duration_s=5,
+        window_s=2,
+    )
+    run = LoadRunner(spec).run()
+
+    p95 = run.overall.p95
+    assert run.overall.requests >= 20 and run.overall.failures == {}
+    assert run.overall.histogram.min_ms is not None and run.overall.histogram.min_ms >= 1460.0
+    assert p95.value_ms is not None and 1460.0 <= p95.value_ms < 1500.0
+    assert run.overall.locust_p95_ms == 1500.0  # Locust's 100 ms rounding
+    # Windows by request start; the requests cut off by the stop are not counted.
+    assert [w.start_s for w in run.overall.windows][:2] == [0.0, 2.0]
+    assert all(w.requests > 0 for w in run.overall.windows)
+    assert all(w.p95.value_ms is not None and w.p95.value_ms < 1500 for w in run.overall.windows)
+
+
+def test_three_percent_errors_are_counted_as_http_5xx(reference: ReferenceService, tmp_path: Path):
+    reference.set_faults(error_ratio=0.03)
+    run = LoadRunner(spec_for(reference.base_url, write(tmp_path, PLAIN), tmp_path)).run()
+
+    overall = run.overall
+    assert set(overall.failures) == {"http_5xx"}
+    # The service fails exactly 3 requests in 100 (counter-based).
+    assert abs(overall.failures_total - 0.03 * overall.requests) <= 2
+    assert overall.error_rate.low <= 0.03 <= overall.error_rate.high
+    assert any("HTTP 500" in text for text in overall.failure_examples["http_5xx"])
+    assert overall.successes == overall.requests - overall.failures_total
+    assert run.exit_code == 1  # Locust's "some request failed": a measurement, not a crash
+
+
+def test_http_429_counts_as_rate_limited_not_as_failure(
+    reference: ReferenceService, tmp_path: Path
+):
+    reference.set_faults(rate_limit_per_min=60)
+    run = LoadRunner(
+        spec_for(reference.base_url, write(tmp_path, PLAIN), tmp_path, users=2, duration_s=2)
+    ).run()
+
+    overall = run.overall
+    assert overall.successes == 60
+    assert overall.rate_limited == overall.requests - 60 > 0
+    assert overall.failures == {} and overall.error_rate.failures == 0
+    assert overall.error_rate.total == 60  # rate-limited requests are no verdict on errors
+
+
+def test_bad_bodies_are_failures(reference: ReferenceService, tmp_path: Path):
+    # The shipped readiness scenario, pointed at a route that does not say {"ready": true}.
+    env = {**FLAT_OUT, "FIXGATE_READY_PATH": "/api/health"}
+    run = LoadRunner(
+        spec_for(
+            reference.base_url,
+            ROOT / "locustfiles" / "ready.py",
+            tmp_path,
+            env=env,
+            users=2,
+            duration_s=2,
+        )
+    ).run()
+    assert run.overall.failures == {"bad_body": run.overall.requests}
+    assert "bad_body" in run.overall.failure_examples["bad_body"][0]
+
+
+def test_expect_json_checks_bodies_of_an_unchanged_locustfile(
+    reference: ReferenceService, tmp_path: Path
+):
+    spec = spec_for(
+        reference.base_url,
+        write(tmp_path, PLAIN),
+        tmp_path,
+        users=2,
+        duration_s=2,
+        expect_json={"ready": True},
+    )
+    run = LoadRunner(spec).run()
+    assert run.overall.failures == {"bad_body": run.overall.requests}
+    assert run.overall.locust_failures == 0  # Locust itself saw only 200s
+
+
+def test_request_timeouts_are_counted_as_timeouts(reference: ReferenceService, tmp_path: Path):
+    reference.set_faults(latency_ms=1500)
+    spec = spec_for(
+        reference.base_url,
+        write(tmp_path, PLAIN),
+        tmp_path,
+        users=2,
+        duration_s=2,
+        request_timeout_s=0.3,
+    )
+    run = LoadRunner(spec).run()
+    assert set(run.overall.failures) == {"timeout"} and run.overall.failures_total >= 2
+
+
+def test_unreachable_host_counts_connection_failures(tmp_path: Path):
+    host = f"http://127.0.0.1:{unused_port()}"
+    run = LoadRunner(spec_for(host, write(tmp_path, PLAIN), tmp_path, users=2, duration_s=2)).run()
+    assert run.overall.requests > 0
+    assert run.overall.failures == {"connection": run.overall.requests}
+    assert run.overall.p95.n == 0 and run.overall.p95.value_ms is None
+    assert run.overall.error_rate.rate == 1.0
+
+
+def test_two_workers_merge_their_histograms_exactly(reference: ReferenceService, tmp_path: Path):
+    env = {
+        "FIXGATE_WO_WAIT_MIN_S": "0",
+        "FIXGATE_WO_WAIT_MAX_S": "0",
+        "FIXGATE_WO_WEIGHT_LIST": "1",
+        "FIXGATE_WO_WEIGHT_STATUS": "1",
+    }
+    spec = spec_for(
+        reference.base_url,
+        ROOT / "locustfiles" / "work_orders.py",
+        tmp_path,
+        workers=2,
+        env=env,
+    )
+    run = LoadRunner(spec).run()
+
+    files = sorted(spec.results_dir.glob("capture-worker-*.json"))
+    assert len(files) == 2
+    per_worker_requests, per_worker_hist = [], LatencyHistogram()
+    for path in files:
+        data = json.loads(path.read_text())
+        steps = [s for e in data["endpoints"] for s in e["steps"].values()]
+        per_worker_requests.append(sum(s["requests"] for s in steps))
+        for step in steps:
+            per_worker_hist.merge(LatencyHistogram.decode(step["hist"]))
+    assert all(n > 0 for n in per_worker_requests)
+    overall = run.overall
+    assert overall.requests == sum(per_worker_requests)
+    assert overall.requests == sum(ep.requests for ep in run.endpoints)
+    assert overall.histogram == per_worker_hist
+    assert overall.histogram.count == sum(ep.histogram.count for ep in run.endpoints)
+    assert overall.failures == {}
+    names = {ep.name for ep in run.endpoints}
+    assert names == {
+        "/api/work-orders?organizationId=[org]",
+        "/api/work-orders?organizationId=[org]&status=[status]",
+    }
+    assert set(run.cpu.samples) == {"worker-1", "worker-2"}
+    # Locust's master may miss a worker's last report; ours cannot.
+    assert overall.locust_requests is not None and overall.requests >= overall.locust_requests
+
+
+# -- runs that cannot measure -------------------------------------------------------------
+
+
+def test_broken_locustfile_raises_a_one_line_error(tmp_path: Path):
+    broken = write(tmp_path, "import no_such_module_for_fixgate\n", "broken.py")
+    runner = LoadRunner(spec_for("http://127.0.0.1:9", broken, tmp_path))
+    with pytest.raises(LoadRunError) as info:
+        runner.run()
+    message = str(info.value)
+    assert message.startswith(f"locustfile {broken}: ")
+    assert "ModuleNotFoundError: No module named 'no_such_module_for_fixgate'" in message
+    assert "\n" not in message
+    assert info.value.log_path is not None and info.value.log_path.is_file()
+    assert runner.state is LoadState.FAILED
+
+
+def test_missing_locustfile_raises(tmp_path: Path):
+    runner = LoadRunner(spec_for("http://127.0.0.1:9", tmp_path / "nope.py", tmp_path))
+    with pytest.raises(LoadRunError, match=r"locustfile .*nope\.py: not found"):
+        runner.run()
+    with pytest.raises(RuntimeError, match="make a new one"):
+        runner.run()
+
+
+def test_locust_quitting_before_the_run_time_is_an_error(
+    reference: ReferenceService, tmp_path: Path
+):
+    quitter = write(
+        tmp_path,
+        PLAIN
+        + """
+import gevent
+from locust import events
+
+@events.test_start.add_listener
+def _quit_soon(environment, **kw):
+    gevent.spawn_later(0.5, environment.runner.quit)
+""",
+    )
+    with pytest.raises(LoadRunError, match=r"Locust stopped after 0\.\d s of a 5 s run"):
+        LoadRunner(spec_for(reference.base_url, quitter, tmp_path, duration_s=5)).run()
+
+
+def test_a_locustfile_that_raises_in_every_task_is_an_error(tmp_path: Path):
+    failing = write(
+        tmp_path,
+        """
+        from locust import User, constant, task
+
+        class Broken(User):
+            wait_time = constant(0.2)
+
+            @task
+            def boom(self):
+                raise ValueError("scenario bug")
+        """,
+    )
+    with pytest.raises(LoadRunError, match="scenario bug"):
+        LoadRunner(spec_for("http://127.0.0.1:9", failing, tmp_path, duration_s=2)).run()
+
+
+# -- pure parts ---------------------------------------------------------------------------
+
+
+class _Status(Exception):
+    pass
+
+
+class CatchResponseError(Exception):
+    """Stands in for locust.exception.CatchResponseError (matched by name)."""
+
+
+class ReadTimeout(Exception):
+    """Stands in for requests' ReadTimeout (matched by name)."""
+
+
+class Wrapped(Exception):
+    """Stands in for geventhttpclient's RetriesExceeded(url, n, original=cause)."""
+
+    def __init__(self, text: str, original: BaseException) -> None:
+        super().__init__(text)
+        self.original = original
+
+
+@pytest.mark.parametrize(
+    ("status", "exc", "body_ok", "kind"),
+    [
+        (200, None, None, None),
+        (200, None, True, None),
+        (200, None, False, FailureKind.BAD_BODY),
+        (429, _Status("429"), None, FailureKind.RATE_LIMITED),
+        (429, None, None, FailureKind.RATE_LIMITED),
+        (503, _Status("503"), None, FailureKind.HTTP_5XX),
+        (500, None, None, FailureKind.HTTP_5XX),
+        (404, _Status("404"), None, FailureKind.HTTP_4XX),
+        (0, ConnectionRefusedError(111, "refused"), None, FailureKind.CONNECTION),
+        (0, socket.gaierror(-2, "Name or service not known"), None, FailureKind.CONNECTION),
+        (0, TimeoutError("timed out"), None, FailureKind.TIMEOUT),
+        (None, ReadTimeout("read"), None, FailureKind.TIMEOUT),
+        (200, CatchResponseError("bad_body: x"), None, FailureKind.BAD_BODY),
+        (200, RuntimeError("?"), None, FailureKind.OTHER),
+        (0, Wrapped("gave up", original=TimeoutError("timed out")), None, FailureKind.TIMEOUT),
+        (0, Wrapped("gave up", original=ConnectionResetError()), None, FailureKind.CONNECTION),
+    ],
+)
+def test_classify(status, exc, body_ok, kind):
+    assert classify(status, exc, body_ok) == kind
+
+
+def test_body_matches():
+    assert body_matches({"ready": True}, b'{"ready": true, "checks": {}}')
+    assert not body_matches({"ready": True}, b'{"ready": false}')
+    assert not body_matches({"ready": True}, b"<html>")
+    assert not body_matches({"ready": True}, b"[true]")
+    assert not body_matches({"ready": True}, None)
+
+
+def test_error_line_picks_the_exception_or_the_locust_error():
+    log = (
+        "[2026-01-01 00:00:00,000] vm/INFO/locust.main: Starting Locust 2.47.0\n"
+        "Traceback (most recent call last):\n"
+        '  File "x.py", line 1, in <module>\n'
+        "    import nope\n"
+        "ModuleNotFoundError: No module named 'nope'\n"
+    )
+    assert error_line(log) == "ModuleNotFoundError: No module named 'nope'"
+    log = "[2026-01-01 00:00:00,000] vm/ERROR/locust.main: Gave up waiting for workers to connect\n"
+    assert error_line(log) == "Gave up waiting for workers to connect"
+    assert error_line("") is None
+
+
+def test_locust_percentile_matches_locusts_rounded_buckets():
+    # Locust's rule: the largest bucket with more than int(n * q) requests at or below it.
+    assert locust_percentile({1400.0: 96, 1500.0: 4}, 0.95) == 1400.0
+    assert locust_percentile({1400.0: 95, 1500.0: 5}, 0.95) == 1500.0
+    assert locust_percentile({}, 0.95) is None
+
+
+def test_spec_validation_and_steps(tmp_path: Path):
+    good = dict(
+        host="http://127.0.0.1:1",
+        locustfile=Path("a.py"),
+        users=1,
+        spawn_rate=1,
+        duration_s=300,
+        results_dir=tmp_path,
+    )
+    assert LoadSpec(**good).step_s == 5.0
+    assert LoadSpec(**good, window_s=60).step_s == 5.0  # 5 windows of 12 steps
+    assert LoadSpec(**{**good, "duration_s": 1800}, window_s=60).step_s == 30.0
+    assert LoadSpec(**{**good, "duration_s": 3}).step_s == 1.0
+    with pytest.raises(ValueError, match=r"users must be >= 1.*duration_s must be whole seconds"):
+        LoadSpec(**{**good, "users": 0, "duration_s": 2.5})
+    with pytest.raises(ValueError, match="host must be an http"):
+        LoadSpec(**{**good, "host": "127.0.0.1:8000"})
+
+
+def test_commands_attach_the_capture_module(tmp_path: Path):
+    spec = LoadSpec(
+        host="http://127.0.0.1:1",
+        locustfile=tmp_path / "a.py",
+        users=3,
+        spawn_rate=2,
+        duration_s=10,
+        results_dir=tmp_path,
+        workers=2,
+    )
+    master, *workers = LoadRunner(spec).commands(master_port=6001)
+    assert f"{tmp_path / 'a.py'},{capture_module_path()}" in master
+    assert "--master" in master and "--headless" in master and "10s" in master
+    assert len(workers) == 2 and all("--worker" in w and "6001" in w for w in workers)
+
+
+def progress(**kw: Any) -> LoadProgress:
+    base: dict[str, Any] = dict(
+        elapsed_s=42,
+        duration_s=300,
+        users=20,
+        rps=183.24,
+        p95_ms=1471.4,
+        requests=200,
+        failures=3,
+        rate_limited=0,
+        cpu_pct=45.0,
+    )
+    base.update(kw)
+    return LoadProgress(**base)
+
+
+def test_progress_line_format():
+    text = format_progress(progress())
+    assert text.startswith("load 0:42/5:00 (4:18 left) | 20 users | 183.2 rps | p95 1471 ms")
+    assert "failures 3 (1.5%)" in text and "cpu 45%" in text
+    assert "rate-limited 7" in format_progress(progress(rate_limited=7))
+    assert format_progress(progress(state="waiting")) == "load: starting Locust ..."
+
+
+def test_progress_line_rewrites_in_place_on_a_terminal():
+    out = io.StringIO()
+    line = ProgressLine(out, tty=True)
+    line(progress(elapsed_s=1))
+    line(progress(elapsed_s=2))
+    line.close()
+    assert out.getvalue().count("\r\x1b[2K") == 2 and out.getvalue().endswith("\n")
+
+
+def test_progress_line_is_plain_and_sparse_in_logs():
+    out = io.StringIO()
+    line = ProgressLine(out, plain_every_s=10)
+    assert not line.tty  # StringIO is no terminal
+    for second in range(0, 25):
+        line(progress(elapsed_s=second))
+    line.close()
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 4  # at 0, 10 and 20 s, and the last state at close
+    assert "\r" not in out.getvalue() and "\x1b" not in out.getvalue()
+
+
+def test_load_run_is_frozen():
+    assert LoadRun.__dataclass_params__.frozen  # type: ignore[attr-defined]
