@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["HtmlHooks", "attach_evidence"]
 
 _RESULT_PROPERTY = "fixgate.result"
+_CELL = " style='border:1px solid #d0d7de;padding:3px 8px;text-align:left'"
 _COLOURS = {
     "PASS": "#1a7f37",
     "WARN": "#9a6700",
@@ -89,8 +90,11 @@ class HtmlHooks:
 
     def __init__(self, run: GateRun) -> None:
         self.run = run
+        self._report: Any = None
 
     def pytest_html_report_title(self, report: Any) -> None:
+        # Called at session start; the decision goes into the title once it is known.
+        self._report = report
         report.title = f"fixgate: {self.run.env.name} gate report"
 
     def pytest_html_results_summary(
@@ -101,6 +105,8 @@ class HtmlHooks:
         if decision is None:
             return
         colour = _COLOURS[decision.kind.value]
+        if self._report is not None:
+            self._report.title = f"fixgate {decision.kind.value}: {run.env.name} gate report"
         prefix.append(
             f"<div id='fixgate-decision' style='border:3px solid {colour};padding:12px;"
             f"margin:8px 0;border-radius:6px'>"
@@ -131,13 +137,18 @@ class HtmlHooks:
             )
         for n in run.not_configured.values():
             rows.append(
-                f"<tr><td>{escape(n.info.id)}</td><td>not configured</td><td></td><td></td>"
-                f"<td></td><td>{escape(n.missing)} is not set for this environment</td></tr>"
+                f"<tr><td{_CELL}>{escape(n.info.id)}</td><td{_CELL}>not configured</td>"
+                f"<td{_CELL}></td><td{_CELL}></td><td{_CELL}></td>"
+                f"<td{_CELL}>{escape(n.missing)} is not set for this environment</td></tr>"
             )
         prefix.append(
             "<table id='fixgate-gates' style='border-collapse:collapse;margin-bottom:12px'>"
-            "<thead><tr><th>gate</th><th>outcome</th><th>measured</th><th>threshold</th>"
-            "<th>samples</th><th>reason</th></tr></thead><tbody>"
+            "<thead><tr>"
+            + "".join(
+                f"<th{_CELL}>{h}</th>"
+                for h in ("gate", "outcome", "measured", "threshold", "samples", "reason")
+            )
+            + "</tr></thead><tbody>"
             + "".join(rows)
             + "</tbody></table>"
         )
