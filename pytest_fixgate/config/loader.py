@@ -25,7 +25,7 @@ from pytest_fixgate.config.schema import (
     LoadConfig,
     SentryConfig,
 )
-from pytest_fixgate.config.thresholds import Threshold, compile_threshold
+from pytest_fixgate.config.thresholds import LOAD_METRICS, Threshold, compile_threshold
 from pytest_fixgate.errors import ConfigError, ThresholdSyntaxError
 from pytest_fixgate.outcomes.model import SEVERITIES
 
@@ -175,8 +175,19 @@ class _Table:
             raise ConfigError(str(exc), file=self.file, key=self.path(name)) from None
 
     def thresholds(self, name: str, default: Any = _MISSING) -> tuple[Threshold, ...]:
+        """A list of load thresholds: only metrics a load run measures."""
         texts = self.get(name, list, default, expected="a list of threshold expressions")
-        return tuple(self.threshold(f"{name}[{i}]", t) for i, t in enumerate(texts))
+        out = []
+        for i, text in enumerate(texts):
+            threshold = self.threshold(f"{name}[{i}]", text)
+            if threshold.metric not in LOAD_METRICS:
+                raise self.error(
+                    f"{name}[{i}]",
+                    text,
+                    "a load metric: p(N), med, avg, min, max, error_rate, rps or count",
+                )
+            out.append(threshold)
+        return tuple(out)
 
     def table(self, name: str, *, required: bool = False) -> _Table:
         self.seen.add(name)

@@ -31,6 +31,7 @@ from pytest_fixgate.errors import ThresholdSyntaxError
 
 __all__ = [
     "BUILTIN_METRICS",
+    "LOAD_METRICS",
     "MetricKind",
     "MetricSpec",
     "Threshold",
@@ -63,6 +64,9 @@ BUILTIN_METRICS: Mapping[str, MetricSpec] = {
     "count": MetricSpec(MetricKind.COUNT),
     "value": MetricSpec(MetricKind.ANY),
 }
+
+#: The metrics a load-run threshold may use (``value`` compares health answers).
+LOAD_METRICS = frozenset({"p", "med", "avg", "min", "max", "error_rate", "rps", "count"})
 
 _OPS: Mapping[str, Callable[[object, object], bool]] = {
     "<": operator.lt,
