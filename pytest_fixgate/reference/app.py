@@ -1,6 +1,9 @@
-"""The reference staging service: the runbook's HTTP contract over real MongoDB and Redis.
+"""The reference staging service: the runbook's HTTP contract, or Fixzit's, over real MongoDB.
 
-Routes (the runbook's "Monitoring & Alerts" and "Feature Flag Rollback")::
+It speaks one of two contracts (:data:`CONTRACTS`), chosen at start-up.
+
+``runbook`` (the default): the runbook's "Monitoring & Alerts" and "Feature
+Flag Rollback", over MongoDB and Redis::
 
     GET   /api/health            200 {"status": "ok"}
     GET   /api/health/db         200 {"mongodb": "connected"}  | 503 {"mongodb": "disconnected"}
@@ -12,6 +15,37 @@ Routes (the runbook's "Monitoring & Alerts" and "Feature Flag Rollback")::
     GET   /api/work-orders       ?organizationId=..&status=..  -> {"items", "count"}
     GET   /__fixgate/faults      the current :class:`Faults`
     PUT   /__fixgate/faults      replace them (omitted fields go back to their default)
+
+``fixzit``: the real application behind the runbook, as it has drifted from
+it (``fixzit-contract.md``). MongoDB only: no Redis client, no Redis route,
+and the ``redis_down`` fault changes nothing::
+
+    GET  /api/health           200 {"status": "healthy", "timestamp", "uptime", "commit",
+                                    "database": "connected"}
+                               503 {"status": "unhealthy", "timestamp",
+                                    "database": "error" | "timeout"}
+    GET  /api/health/ready     200 {"ready": true, "latency": {"mongodb"}, "timestamp",
+                                    "checks": {"mongodb": "ok", "email", "sms"}}
+                               503 {"ready": false, "latency": {}, "timestamp",
+                                    "checks": {"mongodb": "error" | "timeout", ...}}
+    GET  /api/health/live      200 {"alive": true, "uptime", "memory": {"rss", "maxRss"},
+                                    "timestamp"}
+    GET  /api/health/database  200 {"status": "healthy", "database": "mongodb",
+                                    "connection": "active", "timestamp", "responseTime"}
+                               503 {"status": "unhealthy", ..., "connection": "failed" | "error"}
+    GET  /api/admin/feature-flags  {"flags": [{"id", "enabled", "name", "category"}],
+                                    "evaluatedAt"}                                   (Bearer)
+    PUT  /api/admin/feature-flags  {"id": "ui.new_dashboard", "enabled": false}      (Bearer)
+    GET  /api/work-orders      ?orgId=..&status=..  -> {"items", "count"}  (workorders)
+    GET  /__fixgate/faults, PUT /__fixgate/faults   as above
+
+The runbook's ``/api/health/db``, ``/api/health/redis`` and
+``/api/admin/features`` answer 404 there. The four health routes are
+rate-limited per client IP and route (:data:`FIXZIT_HEALTH_RATE_LIMIT` a
+minute, 429 over it), the application's own limit rather than a fault: the
+``rate_limit_per_min`` fault, when set (above 0), replaces it, and
+``ServiceConfig.health_rate_limit_per_min=0`` turns it off. Uptime is
+counted from the service's start; ``commit`` is ``ServiceConfig.commit``.
 
 Every driver call is blocking (pymongo, redis-py) and runs in the threadpool;
 the drivers' own short timeouts are the probes' deadlines, so a dead
@@ -27,6 +61,7 @@ import hmac
 import json
 import math
 import random
+import resource
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -55,8 +90,12 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp, Receive, Scope, Send
 
 __all__ = [
+    "CONTRACTS",
     "DEFAULT_DB",
     "FEATURE_DEFAULTS",
+    "FIXZIT_FEATURE_FLAGS",
+    "FIXZIT_HEALTH_PATHS",
+    "FIXZIT_HEALTH_RATE_LIMIT",
     "FaultMiddleware",
     "Service",
     "ServiceConfig",
@@ -73,6 +112,24 @@ FEATURE_DEFAULTS: dict[str, bool] = {
     "work_order_export": True,
     "sms_otp_login": True,
 }
+
+#: The contracts the service can speak: the runbook's, or the real application's.
+CONTRACTS = ("runbook", "fixzit")
+
+#: The feature flags ``seed`` creates in the fixzit contract (collection
+#: ``feature_flags``): id -> (enabled, name, category), ids as the application spells them.
+FIXZIT_FEATURE_FLAGS: dict[str, tuple[bool, str, str]] = {
+    "ui.new_dashboard": (False, "New Dashboard", "ui"),
+    "core.sms_notifications": (True, "SMS Notifications", "core"),
+    "fm.work_order_auto_assign": (False, "Auto-Assign Work Orders", "fm"),
+}
+
+#: The fixzit contract's health routes, each limited per client IP.
+FIXZIT_HEALTH_PATHS = frozenset(
+    {"/api/health", "/api/health/ready", "/api/health/live", "/api/health/database"}
+)
+#: Requests per minute per client IP and health route, in the fixzit contract.
+FIXZIT_HEALTH_RATE_LIMIT = 120
 
 WORK_ORDERS_LIMIT = 50
 RATE_WINDOW_S = 60.0
@@ -95,14 +152,44 @@ REDIS_OPTIONS: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class ServiceConfig:
-    """What the service needs to start. Secret fields stay out of ``repr``."""
+    """What the service needs to start. Secret fields stay out of ``repr``.
+
+    ``redis_url`` is required by the runbook contract and unused by the
+    fixzit one. ``health_rate_limit_per_min`` is the contract's own limit on
+    its health routes: ``None`` means the contract's default (none for the
+    runbook, :data:`FIXZIT_HEALTH_RATE_LIMIT` for fixzit), 0 turns it off.
+    """
 
     mongodb_uri: str = field(repr=False)
-    redis_url: str = field(repr=False)
+    redis_url: str | None = field(default=None, repr=False)
     admin_token: str | None = field(default=None, repr=False)
     health_token: str | None = field(default=None, repr=False)
     db_name: str | None = None
     faults: Faults = field(default_factory=Faults)
+    contract: str = "runbook"
+    health_rate_limit_per_min: int | None = None
+    commit: str = "unknown"
+
+    def __post_init__(self) -> None:
+        if self.contract not in CONTRACTS:
+            raise ValueError(f"contract: expected one of {CONTRACTS}, got {self.contract!r}")
+        if self.contract == "runbook" and not self.redis_url:
+            raise ValueError("redis_url: the runbook contract needs Redis")
+        limit = self.health_rate_limit_per_min
+        if limit is not None and (isinstance(limit, bool) or limit < 0):
+            raise ValueError(f"health_rate_limit_per_min: expected an integer >= 0, got {limit!r}")
+
+    @property
+    def health_rate_limit(self) -> int:
+        """Requests per minute per client IP and health route; 0 when there is no limit."""
+        if self.health_rate_limit_per_min is not None:
+            return self.health_rate_limit_per_min
+        return FIXZIT_HEALTH_RATE_LIMIT if self.contract == "fixzit" else 0
+
+    @property
+    def health_paths(self) -> frozenset[str]:
+        """The routes :attr:`health_rate_limit` applies to."""
+        return FIXZIT_HEALTH_PATHS if self.contract == "fixzit" else frozenset()
 
 
 def _now_iso() -> str:
@@ -124,7 +211,10 @@ class Dependencies:
 
     def __init__(self, config: ServiceConfig) -> None:
         self._mongo = pymongo.MongoClient(config.mongodb_uri, **MONGO_OPTIONS)
-        self._redis = redis.Redis.from_url(config.redis_url, **REDIS_OPTIONS)
+        # The fixzit contract has no Redis: no client, so nothing ever connects to one.
+        self._redis: redis.Redis | None = None
+        if config.contract == "runbook" and config.redis_url:
+            self._redis = redis.Redis.from_url(config.redis_url, **REDIS_OPTIONS)
         self._db_name = config.db_name or self._mongo.get_default_database(DEFAULT_DB).name
         self._dead_socket: socket.socket | None = None
         self._dead_mongo: pymongo.MongoClient[dict[str, Any]] | None = None
@@ -156,6 +246,8 @@ class Dependencies:
 
     def redis(self) -> redis.Redis:
         """The Redis client, or its dead twin when ``redis_down`` is on."""
+        if self._redis is None:
+            raise RuntimeError("this service has no Redis (fixzit contract)")
         if not self._redis_down:
             return self._redis
         if self._dead_redis is None:
@@ -233,14 +325,27 @@ class FaultState:
     sees a reproducible sequence from its first request.
     """
 
-    def __init__(self, faults: Faults, deps: Dependencies, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        faults: Faults,
+        deps: Dependencies,
+        clock: Callable[[], float],
+        *,
+        route_limit: int = 0,
+        limited_paths: frozenset[str] = frozenset(),
+    ) -> None:
         self._deps = deps
         self._clock = clock
+        # The contract's own rate limit (fixzit's health routes); a fault replaces it.
+        self._route_limit = route_limit if limited_paths else 0
+        self._limited_paths = limited_paths
         self.set(faults)
 
     def set(self, faults: Faults) -> None:
         self.faults = faults
         self.active = faults.active
+        # Whether the middleware has any work: a fault, or the contract's rate limit.
+        self.engaged = self.active or self._route_limit > 0
         self._count = 0
         self._slow = exact_fraction(faults.slow_fraction)
         self._error = exact_fraction(faults.error_ratio)
@@ -255,7 +360,7 @@ class FaultState:
         period = self.faults.ready_flap_s
         return period > 0 and int((self._clock() - self._since) // period) % 2 == 1
 
-    def _rate_limited(self, client: str, path: str) -> Response | None:
+    def _rate_limited(self, client: str, path: str, limit: int) -> Response | None:
         now = self._clock()
         if len(self._windows) > RATE_KEYS_MAX:
             # Forget idle (client, route) pairs: a scan of many paths must not grow memory.
@@ -264,7 +369,7 @@ class FaultState:
         window = self._windows.setdefault((client, path), collections.deque())
         while window and window[0] <= now - RATE_WINDOW_S:
             window.popleft()
-        if len(window) >= self.faults.rate_limit_per_min:
+        if len(window) >= limit:
             retry_after = max(1, math.ceil(window[0] + RATE_WINDOW_S - now))
             return JSONResponse(
                 {"error": "Too many requests", "code": "RATE_LIMIT_EXCEEDED"},
@@ -278,11 +383,14 @@ class FaultState:
         """Apply the faults to one ``/api/`` request; a response ends it early."""
         f = self.faults
         path: str = scope["path"]
-        if f.rate_limit_per_min:
+        limit = f.rate_limit_per_min or (self._route_limit if path in self._limited_paths else 0)
+        if limit:
             client = scope["client"][0] if scope.get("client") else "unknown"
-            limited = self._rate_limited(client, path)
+            limited = self._rate_limited(client, path, limit)
             if limited is not None:
                 return limited
+        if not self.active:
+            return None
         if f.paths and not path.startswith(f.paths):
             return None
         self._count += 1
@@ -308,7 +416,7 @@ class FaultMiddleware:
         self.state = service.faults
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.state.active and scope["type"] == "http" and scope["path"].startswith("/api/"):
+        if self.state.engaged and scope["type"] == "http" and scope["path"].startswith("/api/"):
             response = await self.state.intercept(scope)
             if response is not None:
                 await response(scope, receive, send)
@@ -331,7 +439,19 @@ class Service:
     ) -> None:
         self.config = config
         self.deps = Dependencies(config)
-        self.faults = FaultState(config.faults, self.deps, clock)
+        self.faults = FaultState(
+            config.faults,
+            self.deps,
+            clock,
+            route_limit=config.health_rate_limit,
+            limited_paths=config.health_paths,
+        )
+        self.started = clock()
+        self._clock = clock
+
+    def uptime_s(self) -> float:
+        """Seconds since the service started (the application's ``process.uptime()``)."""
+        return round(self._clock() - self.started, 3)
 
     def health_denied(self, request: Request) -> Response | None:
         expected = self.config.health_token
@@ -496,6 +616,172 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+# --- routes of the fixzit contract -------------------------------------------
+
+
+def _memory_mb() -> dict[str, float]:
+    """The process's resident memory now and at its peak, in MB (Linux; elsewhere peak only)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    try:
+        with open("/proc/self/statm") as fh:
+            rss = int(fh.read().split()[1]) * resource.getpagesize() / 2**20
+    except (OSError, ValueError, IndexError):
+        rss = peak
+    # The kernel updates the peak lazily: it can lag the current figure.
+    return {"rss": round(rss, 1), "maxRss": round(max(peak, rss), 1)}
+
+
+async def fixzit_health(request: Request) -> Response:
+    svc = _service(request)
+    if (denied := svc.health_denied(request)) is not None:
+        return denied
+    if svc.faults.faults.wrong_json:
+        return JSONResponse({"status": "degraded", "database": "connected"})
+    status, _ = await svc.deps.check_mongo()
+    if status == "ok":
+        body: dict[str, Any] = {
+            "status": "healthy",
+            "timestamp": _now_iso(),
+            "uptime": svc.uptime_s(),
+            "commit": svc.config.commit,
+            "database": "connected",
+        }
+        return JSONResponse(body)
+    # "error" or "timeout", as the application names them.
+    body = {"status": "unhealthy", "timestamp": _now_iso(), "database": status}
+    return JSONResponse(body, status_code=503)
+
+
+# The reference has no mail or SMS provider; the application reports these two, never gates on them.
+_FIXZIT_PROVIDERS = {"email": "disabled", "sms": "not_configured"}
+
+
+async def fixzit_health_ready(request: Request) -> Response:
+    svc = _service(request)
+    if (denied := svc.health_denied(request)) is not None:
+        return denied
+    if svc.faults.faults.wrong_json:
+        return JSONResponse({"ready": "yes", "checks": {"mongodb": "ok", **_FIXZIT_PROVIDERS}})
+    if svc.faults.ready_flapped_down():
+        mongo, mongo_ms = "timeout", None
+    else:
+        mongo, mongo_ms = await svc.deps.check_mongo()
+    ready = mongo == "ok"
+    body = {
+        "ready": ready,
+        "checks": {"mongodb": mongo, **_FIXZIT_PROVIDERS},
+        "latency": {"mongodb": mongo_ms} if ready else {},
+        "timestamp": _now_iso(),
+    }
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+async def fixzit_health_live(request: Request) -> Response:
+    svc = _service(request)
+    if (denied := svc.health_denied(request)) is not None:
+        return denied
+    if svc.faults.faults.wrong_json:
+        return JSONResponse({"alive": "yes"})
+    body = {
+        "alive": True,
+        "uptime": svc.uptime_s(),
+        "memory": _memory_mb(),
+        "timestamp": _now_iso(),
+    }
+    return JSONResponse(body)
+
+
+async def fixzit_health_database(request: Request) -> Response:
+    svc = _service(request)
+    if (denied := svc.health_denied(request)) is not None:
+        return denied
+    if svc.faults.faults.wrong_json:
+        # 200 with a body that says down.
+        return JSONResponse({"status": "healthy", "database": "mongodb", "connection": "failed"})
+    start = timing.perf_counter()
+    status, _ = await svc.deps.check_mongo()
+    response_ms = round((timing.perf_counter() - start) * 1000)
+    ok = status == "ok"
+    body = {
+        "status": "healthy" if ok else "unhealthy",
+        "database": "mongodb",
+        # The application: "failed" when it cannot reach the server, "error" when the ping throws.
+        "connection": "active" if ok else ("failed" if status == "error" else "error"),
+        "timestamp": _now_iso(),
+        "responseTime": response_ms,
+    }
+    return JSONResponse(body, status_code=200 if ok else 503)
+
+
+async def fixzit_feature_flags(request: Request) -> Response:
+    svc = _service(request)
+    if (denied := svc.admin_denied(request)) is not None:
+        return denied
+    if request.method == "PUT":
+        return await _put_feature_flag(svc, request)
+    try:
+        flags = await run_in_threadpool(_read_feature_flags, svc.deps.db())
+    except _FAILURES:
+        return _db_unavailable()
+    return JSONResponse({"flags": flags, "evaluatedAt": _now_iso()})
+
+
+def _read_feature_flags(db: Database[dict[str, Any]]) -> list[dict[str, Any]]:
+    projection = {"_id": 0, "id": 1, "enabled": 1, "name": 1, "category": 1}
+    return list(db.feature_flags.find({}, projection).sort("id", 1))
+
+
+async def _put_feature_flag(svc: Service, request: Request) -> Response:
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        body = None
+    if (
+        not isinstance(body, dict)
+        or not isinstance(body.get("id"), str)
+        or not body["id"]
+        or not isinstance(body.get("enabled"), bool)
+    ):
+        return JSONResponse({"error": "Invalid request body"}, status_code=400)
+    updated_at = timing.utcnow()
+    try:
+        flag = await run_in_threadpool(
+            svc.deps.db().feature_flags.find_one_and_update,
+            {"id": body["id"]},
+            {"$set": {"enabled": body["enabled"], "updatedAt": updated_at}},
+            {"_id": 0, "id": 1, "enabled": 1, "name": 1, "category": 1},
+            return_document=pymongo.ReturnDocument.AFTER,
+        )
+    except _FAILURES:
+        return _db_unavailable()
+    if flag is None:
+        return JSONResponse({"error": "Unknown feature flag"}, status_code=404)
+    return JSONResponse({"flag": flag, "updatedAt": _jsonable(updated_at)})
+
+
+async def fixzit_work_orders(request: Request) -> Response:
+    svc = _service(request)
+    org = request.query_params.get("orgId")
+    if not org:
+        return JSONResponse({"error": "orgId is required"}, status_code=400)
+    query: dict[str, Any] = {"orgId": org}
+    if status := request.query_params.get("status"):
+        query["status"] = status
+    try:
+        docs = await run_in_threadpool(_read_fixzit_work_orders, svc.deps.db(), query)
+    except _FAILURES:
+        return _db_unavailable()
+    items = [_jsonable(doc) for doc in docs]
+    return JSONResponse({"items": items, "count": len(items)})
+
+
+def _read_fixzit_work_orders(
+    db: Database[dict[str, Any]], query: dict[str, Any]
+) -> list[dict[str, Any]]:
+    cursor = db.workorders.find(query).sort("createdAt", -1).limit(WORK_ORDERS_LIMIT)
+    return list(cursor)
+
+
 async def fault_switches(request: Request) -> Response:
     state = _service(request).faults
     if request.method == "PUT":
@@ -526,15 +812,26 @@ def create_app(
         yield
         service.deps.close()
 
-    routes = [
-        Route("/api/health", health),
-        Route("/api/health/db", health_db),
-        Route("/api/health/redis", health_redis),
-        Route("/api/health/ready", health_ready),
-        Route("/api/admin/features", admin_features, methods=["GET", "PATCH"]),
-        Route("/api/work-orders", work_orders),
-        Route("/__fixgate/faults", fault_switches, methods=["GET", "PUT"]),
-    ]
+    if config.contract == "fixzit":
+        routes = [
+            Route("/api/health", fixzit_health),
+            Route("/api/health/ready", fixzit_health_ready),
+            Route("/api/health/live", fixzit_health_live),
+            Route("/api/health/database", fixzit_health_database),
+            Route("/api/admin/feature-flags", fixzit_feature_flags, methods=["GET", "PUT"]),
+            Route("/api/work-orders", fixzit_work_orders),
+            Route("/__fixgate/faults", fault_switches, methods=["GET", "PUT"]),
+        ]
+    else:
+        routes = [
+            Route("/api/health", health),
+            Route("/api/health/db", health_db),
+            Route("/api/health/redis", health_redis),
+            Route("/api/health/ready", health_ready),
+            Route("/api/admin/features", admin_features, methods=["GET", "PATCH"]),
+            Route("/api/work-orders", work_orders),
+            Route("/__fixgate/faults", fault_switches, methods=["GET", "PUT"]),
+        ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.service = service
     return FaultMiddleware(app, service)
@@ -564,12 +861,18 @@ def _seed_work_orders() -> list[dict[str, Any]]:
     ]
 
 
-def seed(db: Database[dict[str, Any]]) -> None:
+def seed(db: Database[dict[str, Any]], contract: str = "runbook") -> None:
     """Create the demo data: work orders for two organisations, the feature flags, indexes.
 
     Idempotent and non-destructive: fixed ``_id``s are upserted and the flags
-    reset to :data:`FEATURE_DEFAULTS`; nothing else is deleted.
+    reset to :data:`FEATURE_DEFAULTS` (fixzit: :data:`FIXZIT_FEATURE_FLAGS`);
+    nothing else is deleted. The fixzit contract's data lives in its own
+    collections (``workorders`` with ``orgId``, ``feature_flags`` by ``id``),
+    so both contracts can share one database.
     """
+    if contract == "fixzit":
+        _seed_fixzit(db)
+        return
     db.workOrders.create_index([("organizationId", 1), ("status", 1)])
     db.workOrders.create_index([("organizationId", 1), ("createdAt", -1)])
     db.featureFlags.create_index("feature", unique=True)
@@ -579,4 +882,24 @@ def seed(db: Database[dict[str, Any]]) -> None:
     for name, enabled in FEATURE_DEFAULTS.items():
         db.featureFlags.update_one(
             {"feature": name}, {"$set": {"enabled": enabled, "updatedAt": now}}, upsert=True
+        )
+
+
+def _seed_fixzit(db: Database[dict[str, Any]]) -> None:
+    # The index names the application expects (fixzit-contract.md).
+    db.workorders.create_index([("orgId", 1), ("status", 1)], name="workorders_orgId_status")
+    db.workorders.create_index(
+        [("orgId", 1), ("status", 1), ("createdAt", -1)],
+        name="workorders_orgId_status_createdAt_desc",
+    )
+    db.feature_flags.create_index("id", unique=True)
+    for doc in _seed_work_orders():
+        doc["orgId"] = doc.pop("organizationId")
+        db.workorders.replace_one({"_id": doc["_id"]}, doc, upsert=True)
+    now = timing.utcnow()
+    for flag_id, (enabled, name, category) in FIXZIT_FEATURE_FLAGS.items():
+        db.feature_flags.update_one(
+            {"id": flag_id},
+            {"$set": {"enabled": enabled, "name": name, "category": category, "updatedAt": now}},
+            upsert=True,
         )

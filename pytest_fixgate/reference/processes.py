@@ -9,6 +9,10 @@ a small handle and stops the process on exit, also when the body raises::
             httpx.get(ref.base_url + "/api/health/ready")
             ref.set_faults(error_ratio=0.1)
 
+        # The real application's contract needs MongoDB only.
+        with reference_service(mongo.uri, None, contract="fixzit") as fixzit:
+            httpx.get(fixzit.base_url + "/api/health/live")
+
 A process that exits or stays silent raises :class:`ProcessStartError`, whose
 message ends with the tail of the process's output. Secrets go to the
 reference service through environment variables only, never argv.
@@ -178,13 +182,15 @@ def redis_server(*, startup_timeout: float = 10.0) -> Iterator[RedisServer]:
 @contextlib.contextmanager
 def reference_service(
     mongodb_uri: str,
-    redis_url: str,
+    redis_url: str | None,
     faults: Faults = Faults(),  # noqa: B008 - frozen, so a shared default is safe
     env: Mapping[str, str] | None = None,
     health_token: str | None = None,
     admin_token: str | None = None,
     *,
     seed: bool = False,
+    contract: str | None = None,
+    health_rate_limit: int | None = None,
     startup_timeout: float = 20.0,
 ) -> Iterator[ReferenceService]:
     """The reference service (``python -m pytest_fixgate.reference``) over the given servers.
@@ -192,14 +198,23 @@ def reference_service(
     ``env`` adds to (or overrides) the inherited environment, for example
     ``FIXGATE_REF_*`` fault variables. The URI, URL and tokens reach the
     child as ``MONGODB_URI``, ``REDIS_URL``, ``ADMIN_TOKEN`` and
-    ``HEALTH_CHECK_TOKEN``; an inherited token is removed when none is given,
-    so ``admin_token=None`` really means "not configured". ``seed=True``
+    ``HEALTH_CHECK_TOKEN``; an inherited token (or URL) is removed when none
+    is given, so ``admin_token=None`` really means "not configured". ``seed=True``
     creates the demo data before serving.
+
+    ``contract`` is ``"runbook"`` or ``"fixzit"`` (``--contract``); ``None``
+    leaves the choice to the service (``FIXGATE_REF_CONTRACT``, else runbook).
+    The fixzit contract needs no Redis: pass ``redis_url=None``.
+    ``health_rate_limit`` is ``--health-rate-limit`` (``None``: the
+    contract's default, 120/min per IP on fixzit's health routes; 0: none).
     """
     child_env = {**os.environ, **(env or {})}
     child_env[MONGODB_URI_ENV] = mongodb_uri
-    child_env[REDIS_URL_ENV] = redis_url
-    for name, value in ((ADMIN_TOKEN_ENV, admin_token), (HEALTH_TOKEN_ENV, health_token)):
+    for name, value in (
+        (REDIS_URL_ENV, redis_url),
+        (ADMIN_TOKEN_ENV, admin_token),
+        (HEALTH_TOKEN_ENV, health_token),
+    ):
         if value is None:
             child_env.pop(name, None)
         else:
@@ -218,6 +233,12 @@ def reference_service(
             *("--admin-token-env", ADMIN_TOKEN_ENV),
             *(("--health-token-env", HEALTH_TOKEN_ENV) if health_token is not None else ()),
             *(("--seed",) if seed else ()),
+            *(("--contract", contract) if contract is not None else ()),
+            *(
+                ("--health-rate-limit", str(health_rate_limit))
+                if health_rate_limit is not None
+                else ()
+            ),
             *faults.to_argv(),
         ]
 
