@@ -134,6 +134,19 @@ def test_position_decides_only_outside_the_interval():
     assert estimate.position(estimate.value_ms or 0.0) is Position.INSIDE
 
 
+@settings(max_examples=30)
+@given(st.lists(st.floats(0.0, 3_600_000.0), min_size=1, max_size=2_000))
+def test_batched_recording_matches_hdrhistograms_own_record_value(values):
+    from hdrh.histogram import HdrHistogram
+
+    reference = HdrHistogram(1, 3_600_000_000, 3)
+    for ms in values:
+        reference.record_value(round(ms * 1000))
+    ours = hist_of(values)
+    assert ours.count == reference.get_total_count()
+    assert ours.encode().split(":", 6)[6] == reference.encode().decode("ascii")
+
+
 @given(latencies, latencies)
 def test_merge_equals_the_histogram_of_the_union(a, b):
     merged = hist_of(a)

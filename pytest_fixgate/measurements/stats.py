@@ -81,13 +81,21 @@ def _quantise(value_us: int) -> int:
     return value_us if shift <= 0 else (value_us >> shift) << shift
 
 
+def _index(value_us: int) -> int:
+    """The HdrHistogram counts-array index of ``value_us`` (unit 1 us, 3 significant digits)."""
+    shift = value_us.bit_length() - _SUB_BUCKET_BITS
+    return value_us if shift <= 0 else (shift << (_SUB_BUCKET_BITS - 1)) + (value_us >> shift)
+
+
 @cache
 def _check_layout() -> None:
-    # The batch path above re-derives HdrHistogram's bucket layout; prove it
-    # once per process against the library so a change there cannot go unseen.
+    # The batch path re-derives HdrHistogram's bucket layout; prove it once per
+    # process against the library's own API so a change there cannot go unseen.
     hdr = _new_hdr()
     for value in (0, 1, 2047, 2048, 2049, 4095, 4097, 1_470_123, 123_456_789, _HIGHEST_US):
-        if hdr.get_lowest_equivalent_value(value) != _quantise(value):
+        if hdr.get_lowest_equivalent_value(value) != _quantise(value) or (
+            hdr.get_counts_array_index(value) != _index(value)
+        ):
             raise RuntimeError(f"HdrHistogram bucket layout changed (value {value} us)")
 
 
@@ -113,38 +121,52 @@ class LatencyHistogram:
 
     # -- recording ---------------------------------------------------------
     def record(self, ms: float) -> None:
-        """Record one response time in milliseconds (negative values count as 0)."""
-        us = round(ms * 1000.0)
-        if us < 0:
-            us = 0
-        elif us > _HIGHEST_US:
-            us = _HIGHEST_US
-            self.clipped += 1
+        """Record one response time in milliseconds (negative values count as 0).
+
+        The hot path of a load run: one list append; conversion to
+        microseconds and bucketing happen in batches.
+        """
         pending = self._pending
-        pending.append(us)
-        self._cum = None
+        pending.append(ms)
         if len(pending) >= _FLUSH_AT:
             self._flush()
 
     def record_many(self, values_ms: Iterable[float]) -> None:
         """Record several response times in milliseconds."""
-        for ms in values_ms:
-            self.record(ms)
+        self._pending.extend(values_ms)
+        if len(self._pending) >= _FLUSH_AT:
+            self._flush()
 
     def _flush(self) -> None:
         pending = self._pending
         if not pending:
             return
+        self._cum = None
+        values = [round(ms * 1000.0) for ms in pending]
+        pending.clear()
+        low, high = min(values), max(values)
+        if low < 0 or high > _HIGHEST_US:
+            self.clipped += sum(1 for v in values if v > _HIGHEST_US)
+            values = [min(max(v, 0), _HIGHEST_US) for v in values]
+            low, high = min(values), max(values)
         if self._hdr is None:
             self._hdr = _new_hdr()
         hdr = self._hdr
-        for value, count in Counter(map(_quantise, pending)).items():
-            hdr.record_value(value, count)
-        low, high = min(pending), max(pending)
+        # HdrHistogram_py's record_value costs ~9 us; adding into its counts
+        # array by bucket index (the layout checked by _check_layout) costs
+        # ~0.3 us a value. The index computation is _index() inlined.
+        bits, half = _SUB_BUCKET_BITS, _SUB_BUCKET_BITS - 1
+        counts = hdr.counts
+        for index, count in Counter(
+            [(b << half) + (v >> b) if (b := v.bit_length() - bits) > 0 else v for v in values]
+        ).items():
+            counts[index] += count
         self._min_us = low if self._min_us is None else min(self._min_us, low)
         self._max_us = high if self._max_us is None else max(self._max_us, high)
-        self._sum_us += sum(pending)
-        pending.clear()
+        self._sum_us += sum(values)
+        hdr.set_internal_tacking_values(
+            _index(self._min_us), _index(self._max_us), hdr.get_total_count() + len(values)
+        )
 
     def merge(self, other: LatencyHistogram) -> None:
         """Add every sample of ``other`` to this histogram (exact: bucket counts add)."""
@@ -207,8 +229,7 @@ class LatencyHistogram:
             counts: list[int] = []
             hdr = self._hdr
             if hdr is not None and hdr.get_total_count():
-                for index in range(hdr.counts_len):
-                    count = hdr.get_count_at_index(index)
+                for index, count in enumerate(list(hdr.counts)):
                     if count:
                         starts.append(hdr.get_value_from_index(index))
                         counts.append(count)

@@ -80,26 +80,36 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 class _Endpoint:
-    """One (method, name): per-step success histograms, request and failure counts."""
+    """One (method, name): per-step success histograms and failure counts by kind."""
 
-    __slots__ = ("examples", "kinds", "method", "name", "requests", "windows")
+    __slots__ = ("_hist", "_step", "examples", "kinds", "method", "name", "windows")
 
     def __init__(self, method: str, name: str, step_s: float) -> None:
         self.method = method
         self.name = name
         self.windows = _stats.WindowedHistograms(step_s)
-        self.requests: Counter[int] = Counter()
         self.kinds: dict[int, Counter[str]] = {}
         self.examples: dict[str, list[str]] = {}
+        self._step = -1
+        self._hist: Any = None
+
+    def histogram(self, step: int) -> Any:
+        # Almost every request lands in the same step as the previous one.
+        if step != self._step:
+            self._step, self._hist = step, self.windows.histogram(step)
+        return self._hist
 
     def as_dict(self) -> dict[str, Any]:
         hists = self.windows.encode()
         steps = {}
-        for index in sorted(self.requests):
+        for index in sorted({int(k) for k in hists} | set(self.kinds)):
+            kinds = self.kinds.get(index, {})
+            hist = hists.get(str(index), _stats.LatencyHistogram().encode())
+            successes = self.windows.histogram(index).count
             steps[str(index)] = {
-                "hist": hists.get(str(index), _stats.LatencyHistogram().encode()),
-                "requests": self.requests[index],
-                "kinds": dict(self.kinds.get(index, {})),
+                "hist": hist,
+                "requests": successes + sum(kinds.values()),
+                "kinds": dict(kinds),
             }
         return {
             "method": self.method,
@@ -171,8 +181,8 @@ class Capture:
         self.endpoints: dict[tuple[str, str], _Endpoint] = {}
         self.recent = _Recent()
         # What happened since the last progress tick / report to the master.
-        self.delta_hist = _stats.LatencyHistogram()
-        self.delta_counts = [0, 0, 0]  # requests, failures, rate_limited
+        self.delta_values: list[float] = []  # successes' response times
+        self.delta_counts = [0, 0]  # failures, rate_limited
         self.written = False
 
     # -- wiring ------------------------------------------------------------------
@@ -223,27 +233,39 @@ class Capture:
         url: str | None = None,
         **_kw: Any,
     ) -> None:
+        # The hot path: a success costs a few dict lookups and two list appends.
         status = getattr(response, "status_code", None)
-        body_ok = None
-        if self.expect_json is not None and exception is None and status and 200 <= status < 300:
-            body_ok = _failures.body_matches(self.expect_json, getattr(response, "content", None))
-        kind = _failures.classify(status, exception, body_ok)
+        if (
+            exception is None
+            and self.expect_json is None
+            and (status is None or (status < 500 and status != 429))
+        ):
+            kind = None
+        else:
+            body_ok = None
+            if (
+                self.expect_json is not None
+                and exception is None
+                and status
+                and 200 <= status < 300
+            ):
+                body = getattr(response, "content", None)
+                body_ok = _failures.body_matches(self.expect_json, body)
+            kind = _failures.classify(status, exception, body_ok)
         key = (request_type, name)
         endpoint = self.endpoints.get(key)
         if endpoint is None:
             endpoint = self.endpoints[key] = _Endpoint(request_type, name, self.step_s)
         when = start_time if start_time is not None else time.time()
-        origin = self.t0 if self.t0 is not None else when
-        step = min(endpoint.windows.index(when - origin), self.max_step)
-        endpoint.requests[step] += 1
-        self.delta_counts[0] += 1
+        step = int((when - self.t0) // self.step_s) if self.t0 is not None else 0
+        step = 0 if step < 0 else self.max_step if step > self.max_step else step
         if kind is None:
             ms = response_time if response_time is not None else 0.0
-            endpoint.windows.histogram(step).record(ms)
-            self.delta_hist.record(ms)
+            endpoint.histogram(step).record(ms)
+            self.delta_values.append(ms)
             return
         endpoint.kinds.setdefault(step, Counter())[kind.value] += 1
-        self.delta_counts[2 if kind == "rate_limited" else 1] += 1
+        self.delta_counts[1 if kind == "rate_limited" else 0] += 1
         examples = endpoint.examples.setdefault(kind.value, [])
         if len(examples) < _EXAMPLES_PER_KIND:
             text = _failures.describe(status, exception)
@@ -251,9 +273,12 @@ class Capture:
                 examples.append(text)
 
     def take_delta(self) -> tuple[Any, list[int]]:
-        hist, counts = self.delta_hist, self.delta_counts
-        self.delta_hist, self.delta_counts = _stats.LatencyHistogram(), [0, 0, 0]
-        return hist, counts
+        """Successes (as a histogram) and [requests, failures, rate_limited] since the last call."""
+        values, (failures, limited) = self.delta_values, self.delta_counts
+        self.delta_values, self.delta_counts = [], [0, 0]
+        hist = _stats.LatencyHistogram()
+        hist.record_many(values)
+        return hist, [len(values) + failures + limited, failures, limited]
 
     def on_report_to_master(self, client_id: str, data: dict[str, Any]) -> None:
         hist, counts = self.take_delta()

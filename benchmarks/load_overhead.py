@@ -1,0 +1,195 @@
+"""What exact latency recording costs: requests/s of fixgate's load phase vs plain Locust.
+
+Against a minimal HTTP server on 127.0.0.1 (asyncio, one canned response,
+so the load generator and not the server is the bottleneck), the same
+flat-out FastHttpUser scenario runs as:
+
+    plain       python -m locust --headless -f scenario.py (nothing added)
+    fixgate     LoadRunner(spec).run(): scenario.py plus the capture module
+    plain  x2   a Locust master and 2 local workers, nothing added
+    fixgate x2  LoadRunner with workers=2
+
+each REPS times, interleaved, and prints the median requests/s and the
+ratios (targets: fixgate / plain >= 0.9; fixgate x2 close to 2x plain when
+the machine has a core per worker plus one for the server).
+
+Usage: python benchmarks/load_overhead.py [SECONDS] [REPS]   (default 10 3)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from pytest_fixgate.measurements.load import LoadRunner, LoadSpec
+
+USERS = 20
+
+SCENARIO = """
+from locust import FastHttpUser, constant, task
+
+
+class Ready(FastHttpUser):
+    wait_time = constant(0)
+
+    @task
+    def ready(self):
+        self.client.get("/api/health/ready")
+"""
+
+SERVER = """
+import asyncio
+import sys
+
+BODY = b'{"ready": true}'
+RESPONSE = (
+    b"HTTP/1.1 200 OK\\r\\nContent-Type: application/json\\r\\n"
+    b"Content-Length: %d\\r\\n\\r\\n%s" % (len(BODY), BODY)
+)
+
+
+class Canned(asyncio.Protocol):
+    def connection_made(self, transport):
+        self.transport, self.buffer = transport, b""
+
+    def data_received(self, data):
+        self.buffer += data
+        n = self.buffer.count(b"\\r\\n\\r\\n")
+        if n:
+            self.buffer = self.buffer[self.buffer.rfind(b"\\r\\n\\r\\n") + 4 :]
+            self.transport.write(RESPONSE * n)
+
+
+async def main(port):
+    server = await asyncio.get_running_loop().create_server(Canned, "127.0.0.1", port, backlog=1024)
+    async with server:
+        await server.serve_forever()
+
+
+asyncio.run(main(int(sys.argv[1])))
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"server on port {port} did not start")
+
+
+def locust_json_rps(path: Path) -> tuple[int, float]:
+    entries = json.loads(path.read_text())
+    n = sum(e["num_requests"] for e in entries)
+    start = min(e["start_time"] for e in entries)
+    last = max(e["last_request_timestamp"] for e in entries)
+    return n, n / (last - start)
+
+
+def plain(host: str, scenario: Path, seconds: int, out: Path, workers: int) -> float:
+    """Plain Locust, nothing added; requests/s from its own JSON."""
+    out.mkdir()
+    base = [sys.executable, "-m", "locust", "-f", str(scenario), "--loglevel", "WARNING"]
+    main = [
+        *base,
+        *("--headless", "--only-summary", "-H", host, "-u", str(USERS), "-r", "100"),
+        *("-t", f"{seconds}s", "--json-file", str(out / "locust")),
+    ]
+    procs = []
+    if workers:
+        port = free_port()
+        main += ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port)]
+        main += ["--expect-workers", str(workers)]
+        worker = [*base, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)]
+    log = (out / "locust.log").open("wb")
+    try:
+        procs.append(subprocess.Popen(main, stdout=log, stderr=log))
+        for _ in range(workers):
+            procs.append(subprocess.Popen(worker, stdout=log, stderr=log))
+        for proc in procs:
+            proc.wait(timeout=seconds + 60)
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+        log.close()
+    return locust_json_rps(out / "locust.json")[1]
+
+
+def fixgate(host: str, scenario: Path, seconds: int, out: Path, workers: int) -> float:
+    """fixgate's load phase; requests/s over the measured load time, every request counted."""
+    spec = LoadSpec(
+        host=host,
+        locustfile=scenario,
+        users=USERS,
+        spawn_rate=100,
+        duration_s=seconds,
+        results_dir=out,
+        workers=workers,
+    )
+    run = LoadRunner(spec).run()
+    assert run.overall.failures_total == 0, run.overall.failures
+    return run.overall.rps
+
+
+def main(seconds: int, reps: int) -> int:
+    configs: dict[str, tuple[Callable[..., float], int]] = {
+        "plain": (plain, 0),
+        "fixgate": (fixgate, 0),
+        "plain x2": (plain, 2),
+        "fixgate x2": (fixgate, 2),
+    }
+    results: dict[str, list[float]] = {name: [] for name in configs}
+    with tempfile.TemporaryDirectory(prefix="fixgate-bench-") as tmp:
+        work = Path(tmp)
+        scenario = work / "scenario.py"
+        scenario.write_text(textwrap.dedent(SCENARIO))
+        server_py = work / "server.py"
+        server_py.write_text(textwrap.dedent(SERVER))
+        port = free_port()
+        server = subprocess.Popen([sys.executable, str(server_py), str(port)])
+        try:
+            wait_for_port(port)
+            host = f"http://127.0.0.1:{port}"
+            for rep in range(reps):
+                for name, (fn, workers) in configs.items():
+                    out = work / f"{name.replace(' ', '')}-{rep}"
+                    rps = fn(host, scenario, seconds, out, workers)
+                    results[name].append(rps)
+                    print(f"rep {rep + 1}/{reps} {name:<11} {rps:8.0f} requests/s", flush=True)
+        finally:
+            server.kill()
+            server.wait()
+    median = {name: statistics.median(values) for name, values in results.items()}
+    print(f"\n{os.cpu_count()} cores, {USERS} users flat out, {seconds} s runs, median of {reps}")
+    for name, value in median.items():
+        print(f"  {name:<11} {value:8.0f} requests/s")
+    single = median["fixgate"] / median["plain"]
+    double = median["fixgate x2"] / median["plain x2"]
+    scale = median["fixgate x2"] / median["plain"]
+    print(f"\nfixgate / plain            {single:.3f}x   (target >= 0.9x)")
+    print(f"fixgate x2 / plain x2      {double:.3f}x   (the capture's cost with workers)")
+    print(f"fixgate x2 / plain         {scale:.3f}x   (scaling; ~2x needs a core per worker)")
+    return 0 if single >= 0.9 else 1
+
+
+if __name__ == "__main__":
+    args = [int(a) for a in sys.argv[1:3]]
+    sys.exit(main(*(args + [10, 3][len(args) :])))
