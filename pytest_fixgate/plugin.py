@@ -10,8 +10,10 @@ ship their results inside ``report.user_properties``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-from collections.abc import Generator
+import sys
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +24,7 @@ from pytest_fixgate.config.loader import find_config, load_config, select_env
 from pytest_fixgate.config.schema import EnvConfig
 from pytest_fixgate.errors import ConfigError
 from pytest_fixgate.gate_api import GateMarker, GateRecorder, finding_from_call, gate_marker
+from pytest_fixgate.load_session import SharedLoad
 from pytest_fixgate.outcomes.model import GateInfo, GateResult
 from pytest_fixgate.redaction import Redactor
 from pytest_fixgate.run import GateRun, NotConfigured
@@ -206,6 +209,40 @@ def gate(request: pytest.FixtureRequest) -> GateRecorder:
     if recorder is None:
         pytest.skip("a gate: run it with --gate=ENV")
     return recorder
+
+
+@pytest.fixture(scope="session")
+def gate_load(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> SharedLoad:
+    """The session's one Locust run (``[env.X.load]``), made when a load gate first asks."""
+    config = request.config
+    run = config.stash.get(RUN_KEY, None)
+    if run is None or run.env.load is None:
+        pytest.skip("no [load] configured for this environment")
+    base = tmp_path_factory.getbasetemp()
+    # Under xdist every worker has its own basetemp; their parent is the session's.
+    shared = base.parent if hasattr(config, "workerinput") else base
+    return SharedLoad(
+        run.env,
+        shared / "fixgate-load",
+        config.getoption("gate_load_workers"),
+        lambda: _progress_line(config),
+    )
+
+
+@contextlib.contextmanager
+def _progress_line(config: pytest.Config) -> Iterator[Callable[[Any], None]]:
+    """A live progress line on the real terminal, past pytest's output capture."""
+    from pytest_fixgate.measurements.load import ProgressLine
+
+    capman = config.pluginmanager.get_plugin("capturemanager")
+    with capman.global_and_fixture_disabled() if capman else contextlib.nullcontext():
+        line = ProgressLine(sys.stderr)
+        try:
+            yield line
+        finally:
+            line.close()
 
 
 @pytest.hookimpl(wrapper=True)

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pytest_fixgate.config.thresholds import LOAD_METRICS, MetricKind, Threshold
+from pytest_fixgate.config.thresholds import MetricKind, Threshold
 from pytest_fixgate.outcomes.model import Evidence, Finding, Outcome
 
 if TYPE_CHECKING:
     from pytest_fixgate.measurements.load.results import EndpointStats, LoadRun
 
-__all__ = ["LOAD_METRICS", "judge_load_threshold"]
+__all__ = ["judge_load_threshold", "missing_endpoint"]
 
 _RATE_LIMIT_ADVICE = (
     "lower users or the request rate (the real application allows 120 requests/min "
@@ -214,7 +214,7 @@ def _judge_quantile(
     if q == 0.95 and run.spec.window_s and stats.windows:
         bad, unsure = [], []
         for w in stats.windows:
-            span = f"{w.start_s:g}-{w.end_s:g} s"
+            span = f"{w.start_s:.0f}-{w.end_s:.0f} s"
             if not w.p95.bounded:
                 unsure.append(f"{span} ({w.p95.n} samples)")
                 continue
@@ -269,4 +269,14 @@ def _with_warn(
             method=ev.method,
             details={**ev.details, "warn": str(warn)},
         ),
+    )
+
+
+def missing_endpoint(name: str, run: LoadRun) -> Finding:
+    """A per-endpoint threshold whose endpoint the load never hit: it cannot be measured."""
+    seen = ", ".join(sorted({ep.name for ep in run.endpoints})) or "none"
+    return Finding.error(
+        f"the load run made no request named {name!r} (requests seen: {seen}); "
+        "check the endpoint name in [load.endpoints] against the locustfile",
+        method=run.spec.describe(),
     )

@@ -97,6 +97,21 @@ class Finding:
     outcome: Outcome
     evidence: Evidence
 
+    def with_details(self, **more: Any) -> Finding:
+        """The same finding with more evidence details."""
+        ev = self.evidence
+        return Finding(
+            self.outcome,
+            Evidence(
+                reason=ev.reason,
+                measured=ev.measured,
+                threshold=ev.threshold,
+                samples=ev.samples,
+                method=ev.method,
+                details={**ev.details, **more},
+            ),
+        )
+
     @classmethod
     def error(
         cls, reason: str, *, method: str = "", threshold: str | None = None, **details: Any

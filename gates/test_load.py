@@ -1,0 +1,37 @@
+"""Runbook, "Staging Promotion Flow" step 3: `/api/health/ready` p95 < 1.5 s for
+5 minutes, error rate < 1%; "Alert Thresholds": p99 < 2.5 s. One gate per
+threshold in [env.X.load], all judged on one Locust run."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_fixgate.outcomes.load import judge_load_threshold, missing_endpoint
+from pytest_fixgate.reports.load_evidence import attach_load_charts, load_run_summary
+
+
+@pytest.mark.gate(
+    id="load.{load_check.id}",
+    title="Threshold holds under load",
+    severity="critical",
+    needs="load",
+)
+def test_load_threshold(gate, gate_env, gate_load, load_check):
+    gate.measuring(gate_load.describe(), threshold=str(load_check.threshold))
+    run = gate_load.run()
+    if load_check.endpoint is None:
+        stats = run.overall
+    else:
+        stats = next((ep for ep in run.endpoints if ep.name == load_check.endpoint), None)
+        if stats is None:
+            gate.record(missing_endpoint(load_check.endpoint, run))
+            return
+    finding = judge_load_threshold(
+        load_check.threshold,
+        stats,
+        run,
+        min_samples=gate_env.load.min_samples,
+        warn=load_check.warn,
+    )
+    gate.record(finding.with_details(load_run=load_run_summary(run)))
+    attach_load_charts(gate, run, load_check.threshold)

@@ -1,0 +1,187 @@
+"""The load run of a gate session: built from config, run once, shared by every load gate.
+
+Every load gate judges the same Locust run. Under pytest-xdist the gates may
+land on different workers; the first to ask runs Locust while holding a lock
+in the session's shared temporary folder, and the others wait, then read the
+run it left there (or the error it hit). So a gate session makes exactly one
+load run, whatever ``-n`` is.
+"""
+
+from __future__ import annotations
+
+import copyreg
+import fcntl
+import json
+import math
+import os
+import pickle
+import types
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pytest_fixgate.config.schema import EnvConfig, LoadConfig
+from pytest_fixgate.config.thresholds import Threshold
+from pytest_fixgate.measurements.stats import LatencyHistogram
+
+if TYPE_CHECKING:
+    from pytest_fixgate.measurements.load import LoadProgress, LoadRun, LoadSpec
+
+__all__ = ["LoadCheck", "SharedLoad", "load_checks", "load_spec", "shared_load_run"]
+
+_RUN_FILE = "load-run.pickle"
+_ERROR_FILE = "load-error.json"
+
+
+def load_spec(env: EnvConfig, results_dir: Path, workers: int | None = None) -> LoadSpec:
+    """The Locust run ``[env.X.load]`` describes, aimed at ``base_url``."""
+    from pytest_fixgate.measurements.load import LoadSpec
+
+    load = env.load
+    if load is None:
+        raise ValueError(f"env.{env.name} has no [load] table")
+    extra: list[str] = []
+    if load.weights:
+        users = [{"user_class_name": name, "weight": w} for name, w in load.weights.items()]
+        extra += ["--config-users", json.dumps(users)]
+    child_env = {}
+    if env.token_env:
+        # The shipped locustfiles read the token from the variable this names.
+        child_env["FIXGATE_READY_TOKEN_ENV"] = env.token_env
+    return LoadSpec(
+        host=env.base_url,
+        locustfile=load.locustfile,
+        users=load.users,
+        spawn_rate=load.spawn_rate,
+        duration_s=max(1, math.ceil(load.duration_s)),
+        results_dir=results_dir,
+        window_s=load.window_s,
+        workers=load.workers if workers is None else workers,
+        request_timeout_s=load.request_timeout_s,
+        env=child_env,
+        extra_args=tuple(extra),
+    )
+
+
+def shared_load_run(
+    spec: LoadSpec, folder: Path, on_progress: Callable[[LoadProgress], None] | None = None
+) -> LoadRun:
+    """The session's one load run: run it here, or read the one another worker made."""
+    from pytest_fixgate.measurements.load import LoadRunError, LoadRunner
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "load.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        error_file, run_file = folder / _ERROR_FILE, folder / _RUN_FILE
+        if error_file.exists():
+            raise LoadRunError(json.loads(error_file.read_text(encoding="utf-8"))["error"])
+        if run_file.exists():
+            # Written by this same code in this same session: safe to unpickle.
+            with run_file.open("rb") as fh:
+                return pickle.load(fh)
+        try:
+            run = LoadRunner(spec).run(on_progress)
+            _write_run(run_file, run)
+        except LoadRunError as exc:
+            error_file.write_text(json.dumps({"error": str(exc)}), encoding="utf-8")
+            raise
+        except BaseException as exc:
+            # Whatever stopped this run stops the other workers' gates too, never silently.
+            error_file.write_text(
+                json.dumps({"error": f"the load run failed: {type(exc).__name__}: {exc}"}),
+                encoding="utf-8",
+            )
+            raise
+        return run
+
+
+def _mapping_proxy(data: dict[str, object]) -> types.MappingProxyType[str, object]:
+    return types.MappingProxyType(data)
+
+
+class _RunPickler(pickle.Pickler):
+    # Pickle refuses MappingProxyType (specs freeze their mappings with it) and the ctypes
+    # arrays inside HdrHistogram; both have a faithful plain form.
+    dispatch_table: ClassVar[dict[type, Callable[[Any], Any]]] = {
+        **copyreg.dispatch_table,
+        types.MappingProxyType: lambda proxy: (_mapping_proxy, (dict(proxy),)),
+        LatencyHistogram: lambda hist: (LatencyHistogram.decode, (hist.encode(),)),
+    }
+
+
+def _write_run(path: Path, run: LoadRun) -> None:
+    """Atomically: a worker never reads half a run."""
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("wb") as fh:
+        _RunPickler(fh).dump(run)
+    os.replace(tmp, path)
+
+
+@dataclass(frozen=True)
+class LoadCheck:
+    """One load gate: a threshold on the whole run, or on one endpoint."""
+
+    threshold: Threshold
+    endpoint: str | None = None  # Locust's request name; None for the whole run
+    warn: Threshold | None = None
+
+    @property
+    def id(self) -> str:
+        key = self.threshold.key
+        return f"{self.endpoint}.{key}" if self.endpoint else key
+
+
+def load_checks(load: LoadConfig) -> list[LoadCheck]:
+    """A gate per threshold: the overall ones, then each endpoint's."""
+
+    def warn_for(key: str) -> Threshold | None:
+        return next((w for w in load.warn if w.key == key), None)
+
+    checks = [LoadCheck(t, None, warn_for(t.key)) for t in load.thresholds]
+    for endpoint, thresholds in load.endpoint_thresholds.items():
+        checks += [LoadCheck(t, endpoint, warn_for(t.key)) for t in thresholds]
+    return checks
+
+
+class SharedLoad:
+    """What the ``gate_load`` fixture gives a load gate: the run, made on first use."""
+
+    def __init__(
+        self,
+        env: EnvConfig,
+        folder: Path,
+        workers: int | None,
+        progress: Callable[[], AbstractContextManager[Callable[[LoadProgress], None]]],
+    ) -> None:
+        self.env = env
+        self.folder = folder
+        self.workers = workers
+        self._progress = progress
+        self._run: LoadRun | None = None
+
+    def describe(self) -> str:
+        """How the load is measured, for evidence, before anything runs."""
+        load = self.env.load
+        assert load is not None
+        workers = load.workers if self.workers is None else self.workers
+        return (
+            f"locust {load.locustfile} against {self.env.base_url}: {load.users} users "
+            f"(+{load.spawn_rate:g}/s) for {load.duration_s:g} s"
+            + (f", window {load.window_s:g} s" if load.window_s else "")
+            + (f", {workers} workers" if workers else "")
+        )
+
+    def run(self) -> LoadRun:
+        """The session's load run; LoadRunError (a ProbeError: the gate ERRORs) if it failed."""
+        from pytest_fixgate.measurements.load import LoadRunError
+
+        if self._run is None:
+            try:
+                spec = load_spec(self.env, self.folder / "results", self.workers)
+            except ValueError as exc:
+                raise LoadRunError(f"env.{self.env.name}.load: {exc}") from None
+            with self._progress() as on_progress:
+                self._run = shared_load_run(spec, self.folder, on_progress)
+        return self._run
