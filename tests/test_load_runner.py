@@ -14,6 +14,7 @@ import re
 import socket
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -281,9 +282,15 @@ def test_request_timeouts_are_counted_as_timeouts(reference: ReferenceService, t
     assert set(run.overall.failures) == {"timeout"} and run.overall.failures_total >= 2
 
 
-def test_unreachable_host_counts_connection_failures(tmp_path: Path):
+def test_unreachable_host_counts_connection_failures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     host = f"http://127.0.0.1:{unused_port()}"
-    run = LoadRunner(spec_for(host, write(tmp_path, PLAIN), tmp_path, users=2, duration_s=2)).run()
+    # A relative results_dir is the caller's, though Locust runs in spec.cwd (ROOT).
+    monkeypatch.chdir(tmp_path)
+    spec = spec_for(host, write(tmp_path, PLAIN), tmp_path, users=2, duration_s=2)
+    run = LoadRunner(replace(spec, results_dir=Path("relative"))).run()
+    assert (tmp_path / "relative" / "locust.json").is_file()
     assert run.overall.requests > 0
     assert run.overall.failures == {"connection": run.overall.requests}
     assert run.overall.p95.n == 0 and run.overall.p95.value_ms is None

@@ -176,6 +176,8 @@ class LoadRunner:
 
     def __init__(self, spec: LoadSpec) -> None:
         self.spec = spec
+        # Absolute: Locust runs in spec.cwd, the capture files must land here all the same.
+        self.out_dir = spec.results_dir.resolve()
         self._state = LoadState.PENDING
         self._procs: list[_Proc] = []
 
@@ -199,7 +201,7 @@ class LoadRunner:
             *base,
             *("--headless", "--only-summary", "--host", spec.host),
             *("-u", str(spec.users), "-r", f"{spec.spawn_rate:g}", "-t", f"{spec.duration_s}s"),
-            *("--json-file", str(spec.results_dir / "locust"), "--exit-code-on-error", "1"),
+            *("--json-file", str(self.out_dir / "locust"), "--exit-code-on-error", "1"),
             *spec.extra_args,
         ]
         if spec.workers == 0:
@@ -223,7 +225,7 @@ class LoadRunner:
         spec = self.spec
         env = {**os.environ, **spec.env}
         env.update(
-            FIXGATE_CAPTURE_DIR=str(spec.results_dir.resolve()),
+            FIXGATE_CAPTURE_DIR=str(self.out_dir),
             FIXGATE_STEP_S=repr(spec.step_s),
             FIXGATE_DURATION_S=str(spec.duration_s),
             FIXGATE_REQUEST_TIMEOUT_S=repr(spec.request_timeout_s),
@@ -272,7 +274,7 @@ class LoadRunner:
         return run
 
     def _prepare_dir(self) -> None:
-        out = self.spec.results_dir
+        out = self.out_dir
         out.mkdir(parents=True, exist_ok=True)
         # Stale files from an earlier run in the same directory must not be read as ours.
         for pattern in ("capture-*.json", "progress.json", "locust.json", ".*.tmp"):
@@ -287,11 +289,11 @@ class LoadRunner:
         for i, argv in enumerate(commands):
             role = ("master" if spec.workers else "local") if i == 0 else f"worker-{i}"
             log_name = "locust.log" if i == 0 else f"locust-{role}.log"
-            self._procs.append(_Proc(role, argv, spec.results_dir / log_name, env, cwd))
+            self._procs.append(_Proc(role, argv, self.out_dir / log_name, env, cwd))
 
     def _read_progress(self) -> dict[str, Any] | None:
         try:
-            data = json.loads((self.spec.results_dir / "progress.json").read_text("utf-8"))
+            data = json.loads((self.out_dir / "progress.json").read_text("utf-8"))
         except (OSError, ValueError):
             return None
         return data if isinstance(data, dict) else None
@@ -362,7 +364,7 @@ class LoadRunner:
 
     def _capture_file(self, proc: _Proc) -> Path:
         role = proc.role.split("-")[0]  # "worker-2" writes capture-worker-<pid>.json
-        return self.spec.results_dir / f"capture-{role}-{proc.pid}.json"
+        return self.out_dir / f"capture-{role}-{proc.pid}.json"
 
     def _progress(self, data: dict[str, Any], cpu: float | None) -> LoadProgress:
         state = "waiting" if data.get("t0") is None else "running"
@@ -452,7 +454,7 @@ class LoadRunner:
 
     def _locust_json(self) -> list[dict[str, Any]] | None:
         try:
-            data = json.loads((self.spec.results_dir / "locust.json").read_text("utf-8"))
+            data = json.loads((self.out_dir / "locust.json").read_text("utf-8"))
         except (OSError, ValueError):
             return None
         return data if isinstance(data, list) else None
