@@ -14,6 +14,7 @@ import re
 import socket
 import sys
 import textwrap
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -355,6 +356,26 @@ def test_broken_locustfile_raises_a_one_line_error(tmp_path: Path):
     assert runner.state is LoadState.FAILED
 
 
+def test_locustfile_without_a_user_class_is_named_so(tmp_path: Path):
+    empty = write(tmp_path, "RATE = 3\n", "no_users.py")
+    with pytest.raises(LoadRunError, match=r"no_users\.py: no User class found"):
+        LoadRunner(spec_for("http://127.0.0.1:9", empty, tmp_path)).run()
+
+
+def test_a_master_that_refuses_to_start_does_not_leave_workers_waiting(tmp_path: Path):
+    spec = spec_for(
+        "http://127.0.0.1:9",
+        write(tmp_path, PLAIN),
+        tmp_path,
+        workers=1,
+        extra_args=("--no-such-locust-option",),
+    )
+    started = time.monotonic()
+    with pytest.raises(LoadRunError, match="unrecognized arguments: --no-such-locust-option"):
+        LoadRunner(spec).run()
+    assert time.monotonic() - started < 8
+
+
 def test_missing_locustfile_raises(tmp_path: Path):
     runner = LoadRunner(spec_for("http://127.0.0.1:9", tmp_path / "nope.py", tmp_path))
     with pytest.raises(LoadRunError, match=r"locustfile .*nope\.py: not found"):
@@ -468,6 +489,9 @@ def test_error_line_picks_the_exception_or_the_locust_error():
     log = "[2026-01-01 00:00:00,000] vm/ERROR/locust.main: Gave up waiting for workers to connect\n"
     assert error_line(log) == "Gave up waiting for workers to connect"
     assert error_line("") is None
+    assert error_line("/usr/bin/python: No module named locust\n") == (
+        "/usr/bin/python: No module named locust"
+    )
 
 
 def test_locust_percentile_matches_locusts_rounded_buckets():

@@ -102,8 +102,10 @@ def error_line(log_text: str) -> str | None:
         match = _LOG_PREFIX.match(line)
         if match and match["level"] in ("ERROR", "CRITICAL"):
             return match["msg"]
+    # Anything else Locust or Python said last ("No User class found!",
+    # "python: No module named locust", ...).
     for line in reversed(lines):
-        if not _LOG_PREFIX.match(line) and ("Could not find" in line or "No User class" in line):
+        if not _LOG_PREFIX.match(line) and not line.startswith((" ", "\t")):
             return line
     return None
 
@@ -289,7 +291,10 @@ class LoadRunner:
         for i, argv in enumerate(commands):
             role = ("master" if spec.workers else "local") if i == 0 else f"worker-{i}"
             log_name = "locust.log" if i == 0 else f"locust-{role}.log"
-            self._procs.append(_Proc(role, argv, self.out_dir / log_name, env, cwd))
+            try:
+                self._procs.append(_Proc(role, argv, self.out_dir / log_name, env, cwd))
+            except OSError as exc:
+                raise self._fail(f"{self._where()}: cannot start Locust: {exc}") from exc
 
     def _read_progress(self) -> dict[str, Any] | None:
         try:
@@ -317,7 +322,7 @@ class LoadRunner:
             for worker in workers:
                 # A worker that wrote its capture file has finished (the master quits it).
                 if worker.popen.poll() is not None and not self._capture_file(worker).is_file():
-                    detail = error_line(worker.log_text()) or f"exit code {worker.popen.returncode}"
+                    detail = self._diagnose(worker)
                     raise self._fail(
                         f"{self._where()}: Locust {worker.role} exited during the run: {detail}",
                         proc=worker,
@@ -351,6 +356,10 @@ class LoadRunner:
                     f"{self._where()}: Locust did not stop within {spec.shutdown_grace_s:g} s "
                     f"after its {spec.duration_s} s run time; killed"
                 )
+        if main.popen.returncode not in (0, 1) or not self._capture_file(main).is_file():
+            # Crashed or refused to start (bad option, broken locustfile): its
+            # workers would wait for it in vain.
+            raise self._fail(f"{self._where()}: {self._diagnose(main)}")
         # The master quits its workers; give them time to write their capture files.
         for worker in workers:
             try:
@@ -361,6 +370,16 @@ class LoadRunner:
                     proc=worker,
                 ) from None
         return self._collect()
+
+    @staticmethod
+    def _diagnose(proc: _Proc) -> str:
+        """One line on why ``proc`` failed, from its log."""
+        log = proc.log_text()
+        line = error_line(log)
+        if "load_locustfile_pytest" in log:
+            # Locust found no User class and fell back to reading the files as pytest tests.
+            return f"no User class found (Locust's pytest fallback then failed: {line})"
+        return line or f"exit code {proc.popen.returncode}, no error logged"
 
     def _capture_file(self, proc: _Proc) -> Path:
         role = proc.role.split("-")[0]  # "worker-2" writes capture-worker-<pid>.json
@@ -397,10 +416,7 @@ class LoadRunner:
                 culprit = next(
                     p for p, f in zip(self._procs, expected, strict=True) if f in missing
                 )
-            detail = error_line(culprit.log_text()) or (
-                f"exit code {culprit.popen.returncode}" + (", no results" if missing else "")
-            )
-            raise self._fail(f"{self._where()}: {detail}", proc=culprit)
+            raise self._fail(f"{self._where()}: {self._diagnose(culprit)}", proc=culprit)
         try:
             head = json.loads(expected[0].read_text("utf-8"))
         except (OSError, ValueError) as exc:
