@@ -61,7 +61,7 @@ def load_spec(env: EnvConfig, results_dir: Path, workers: int | None = None) -> 
         workers=load.workers if workers is None else workers,
         request_timeout_s=load.request_timeout_s,
         env=child_env,
-        extra_args=tuple(extra),
+        extra_args=(*extra, *load.locust_args),
     )
 
 

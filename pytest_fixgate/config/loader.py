@@ -313,6 +313,9 @@ def _load_load(table: _Table, base_dir: Path) -> LoadConfig:
     for cls, weight in weights.items():
         if isinstance(weight, bool) or not isinstance(weight, int) or weight < 0:
             raise table.error(f"weights.{cls}", weight, "a non-negative integer weight")
+    locust_args = table.get("locust_args", list, [], expected="a list of Locust options")
+    if not all(isinstance(a, str) for a in locust_args):
+        raise table.error("locust_args", locust_args, "a list of strings")
     min_samples = table.get("min_samples", int, d["min_samples"], expected="a positive integer")
     if min_samples < 1:
         raise table.error("min_samples", min_samples, "a positive integer")
@@ -332,6 +335,7 @@ def _load_load(table: _Table, base_dir: Path) -> LoadConfig:
         request_timeout_s=table.duration("request_timeout", 10.0),
         workers=workers,
         weights=weights,
+        locust_args=tuple(locust_args),
     )
     table.finish()
     return load

@@ -51,8 +51,10 @@ class LoadConfig:
     min_samples: int = 100
     request_timeout_s: float = 10.0
     workers: int = 0
-    # Locust user class weights, by class name, passed to the locustfile.
+    # Locust user class weights, by class name (Locust's --config-users).
     weights: Mapping[str, int] = field(default_factory=dict)
+    # More Locust command-line options, e.g. a locustfile's own ("--ready-wait-min-s=0.55").
+    locust_args: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
