@@ -54,7 +54,9 @@ def test_healthy_service_promotes_with_four_consistent_reports(
     root = ET.parse(run.files["junit"]).getroot()
     props = {p.get("name"): p.get("value") for p in root.iter("property")}
     assert props["fixgate.decision"] == "PROMOTE"
-    assert len(list(root.iter("testcase"))) == len(ALL_GATES)
+    not_configured = [g["id"] for g in verdict["not_configured"]]
+    assert not_configured == ["load"]  # no [load] table: listed, skipped, not counted
+    assert len(list(root.iter("testcase"))) == len(ALL_GATES) + len(not_configured)
     assert not list(root.iter("failure"))
     # HTML: self-contained, the decision on top, every gate in the table.
     html = run.files["html"].read_text()
@@ -186,7 +188,11 @@ def test_gate_without_config_is_listed_not_configured(tmp_path: Path, reference:
     run = run_gate(tmp_path, staging_config(reference.base_url))
     assert run.exit_code == 0, run.output
     missing = {g["id"]: g["missing"] for g in run.verdict["not_configured"]}
-    assert missing == {"mongo.ping": "mongodb_uri_env", "redis.ping": "redis_url_env"}
+    assert missing == {
+        "mongo.ping": "mongodb_uri_env",
+        "redis.ping": "redis_url_env",
+        "load": "load",
+    }
     assert "mongo.ping" not in run.outcomes()
 
 
@@ -289,7 +295,7 @@ def test_xdist_gives_the_same_decision_and_gates(
 
     assert stable(gates(serial)) == stable(gates(parallel))
     assert serial.verdict["reason"] == parallel.verdict["reason"]
-    assert len(list(ET.parse(parallel.files["junit"]).getroot().iter("testcase"))) == 6
+    assert len(list(ET.parse(parallel.files["junit"]).getroot().iter("testcase"))) == 7
 
 
 HOOKS_PLUGIN = """
@@ -360,5 +366,6 @@ def test_plain_pytest_runs_no_gate(tmp_path: Path) -> None:
         text=True,
         check=False,
     )
-    assert "6 skipped" in done.stdout or "skipped" in done.stdout, done.stdout
+    # One item per gate function (no env: nothing to parametrize over), all skipped.
+    assert "4 skipped" in done.stdout, done.stdout
     assert "passed" not in done.stdout

@@ -4,19 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from pytest_fixgate import timing
 from pytest_fixgate.errors import ProbeConnectError, ProbeError, ProbeTimeout
+from pytest_fixgate.measurements.ping import Ping
 from pytest_fixgate.redaction import Redactor, mask_uri_password
 
-__all__ = ["MongoPing", "mongo_ping"]
-
-
-@dataclass(frozen=True)
-class MongoPing:
-    elapsed_ms: float
-    ok: bool
+__all__ = ["mongo_ping"]
 
 
 @contextmanager
@@ -45,7 +39,7 @@ def _translate(target: str, timeout_s: float, redactor: Redactor) -> Iterator[No
         ) from None
 
 
-def mongo_ping(uri: str, *, timeout_s: float) -> MongoPing:
+def mongo_ping(uri: str, *, timeout_s: float) -> Ping:
     """Run ``{"ping": 1}`` against ``uri`` with a short server-selection timeout."""
     from pymongo import MongoClient  # ~130 ms to import: only when a Mongo gate runs
 
@@ -67,4 +61,4 @@ def mongo_ping(uri: str, *, timeout_s: float) -> MongoPing:
             elapsed_ms = (timing.perf_counter() - started) * 1000
         finally:
             client.close()
-    return MongoPing(elapsed_ms=elapsed_ms, ok=float(reply.get("ok", 0)) == 1.0)
+    return Ping(elapsed_ms=elapsed_ms, ok=float(reply.get("ok", 0)) == 1.0)

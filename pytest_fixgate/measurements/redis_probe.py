@@ -4,19 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from pytest_fixgate import timing
 from pytest_fixgate.errors import ProbeConnectError, ProbeError, ProbeTimeout
+from pytest_fixgate.measurements.ping import Ping
 from pytest_fixgate.redaction import Redactor, mask_uri_password
 
-__all__ = ["RedisPing", "redis_ping"]
-
-
-@dataclass(frozen=True)
-class RedisPing:
-    elapsed_ms: float
-    ok: bool
+__all__ = ["redis_ping"]
 
 
 @contextmanager
@@ -44,7 +38,7 @@ def _translate(target: str, timeout_s: float, redactor: Redactor) -> Iterator[No
         ) from None
 
 
-def redis_ping(url: str, *, timeout_s: float) -> RedisPing:
+def redis_ping(url: str, *, timeout_s: float) -> Ping:
     """``PING`` the server at ``url``; one attempt, answered or failed within ``timeout_s``."""
     import redis
     from redis.backoff import NoBackoff
@@ -66,4 +60,4 @@ def redis_ping(url: str, *, timeout_s: float) -> RedisPing:
             elapsed_ms = (timing.perf_counter() - started) * 1000
         finally:
             client.close()
-    return RedisPing(elapsed_ms=elapsed_ms, ok=bool(answer))
+    return Ping(elapsed_ms=elapsed_ms, ok=bool(answer))

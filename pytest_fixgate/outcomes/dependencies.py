@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from pytest_fixgate.measurements.ping import Ping
 from pytest_fixgate.outcomes.model import Evidence, Finding, Outcome
 
 __all__ = ["judge_ping"]
 
 
-def judge_ping(what: str, ok: bool, elapsed_ms: float) -> Finding:
+def judge_ping(what: str, ping: Ping) -> Finding:
     """PASS when the server answered its ping with ok; FAIL when it answered otherwise."""
-    if not ok:
+    elapsed_ms = ping.elapsed_ms
+    if not ping.ok:
         return Finding(
             Outcome.FAIL,
             Evidence(
