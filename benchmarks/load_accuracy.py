@@ -94,7 +94,7 @@ def main(seconds: int) -> int:
                     host=ref.base_url,
                     locustfile=locustfile,
                     users=users,
-                    spawn_rate=users,
+                    spawn_rate=10,  # staggered: requests do not queue behind each other
                     duration_s=seconds,
                     results_dir=out,
                     env={"BENCH_RAW_DIR": str(out)},
