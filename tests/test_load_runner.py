@@ -376,6 +376,29 @@ def test_a_master_that_refuses_to_start_does_not_leave_workers_waiting(tmp_path:
     assert time.monotonic() - started < 8
 
 
+def test_an_interrupted_run_leaves_no_locust_process(tmp_path: Path):
+    import psutil
+
+    def interrupt(progress: LoadProgress) -> None:
+        raise KeyboardInterrupt
+
+    runner = LoadRunner(
+        spec_for("http://127.0.0.1:9", write(tmp_path, PLAIN), tmp_path, workers=1, duration_s=30)
+    )
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(on_progress=interrupt)
+    assert runner.state is LoadState.FAILED and time.monotonic() - started < 10
+    left = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if "locust" in " ".join(child.cmdline()):
+                left.append(child)
+        except psutil.Error:  # gone meanwhile
+            pass
+    assert not left
+
+
 def test_missing_locustfile_raises(tmp_path: Path):
     runner = LoadRunner(spec_for("http://127.0.0.1:9", tmp_path / "nope.py", tmp_path))
     with pytest.raises(LoadRunError, match=r"locustfile .*nope\.py: not found"):
