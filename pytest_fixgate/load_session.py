@@ -58,6 +58,7 @@ def load_spec(env: EnvConfig, results_dir: Path, workers: int | None = None) -> 
         duration_s=max(1, math.ceil(load.duration_s)),
         results_dir=results_dir,
         window_s=load.window_s,
+        warmup_s=load.warmup_s,
         workers=load.workers if workers is None else workers,
         request_timeout_s=load.request_timeout_s,
         env=child_env,
@@ -170,6 +171,7 @@ class SharedLoad:
             f"locust {load.locustfile} against {self.env.base_url}: {load.users} users "
             f"(+{load.spawn_rate:g}/s) for {load.duration_s:g} s"
             + (f", window {load.window_s:g} s" if load.window_s else "")
+            + (f", first {load.warmup_s:g} s not judged" if load.warmup_s else "")
             + (f", {workers} workers" if workers else "")
         )
 

@@ -13,7 +13,16 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 GATES = REPO / "gates"
 # Test-only plugins a gate run has no use for; they only cost start-up time.
-QUIET_PLUGINS = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:benchmark", "-p", "no:anyio")
+QUIET_PLUGINS = (
+    "-p",
+    "no:cacheprovider",
+    "-p",
+    "no:hypothesispytest",
+    "-p",
+    "no:benchmark",
+    "-p",
+    "no:anyio",
+)
 
 
 @dataclass

@@ -172,3 +172,15 @@ def test_fixzit_example_describes_the_real_application() -> None:
     ]
     assert env.health[0].expect_json == {"status": "healthy", "database": "connected"}
     assert env.redis_url_env is None
+
+
+def test_warmup_must_be_shorter_than_the_run(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, '[env.s]\nbase_url = "http://x"\n[env.s.load]\nduration = "10s"\nwarmup = "10s"\n'
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"env.s.load.warmup: got 10.0, expected less than "
+        r"the duration \(10 s\)",
+    ):
+        load_config(path)

@@ -331,12 +331,17 @@ def _load_load(table: _Table, base_dir: Path) -> LoadConfig:
         endpoint_thresholds=endpoint_thresholds,
         warn=table.thresholds("warn", []),
         window_s=table.duration("window") if table.has("window") else None,
+        warmup_s=table.duration("warmup") if table.has("warmup") else 0.0,
         min_samples=min_samples,
         request_timeout_s=table.duration("request_timeout", 10.0),
         workers=workers,
         weights=weights,
         locust_args=tuple(locust_args),
     )
+    if load.warmup_s >= load.duration_s:
+        raise table.error(
+            "warmup", load.warmup_s, f"less than the duration ({load.duration_s:g} s)"
+        )
     table.finish()
     return load
 

@@ -48,6 +48,8 @@ class LoadConfig:
     endpoint_thresholds: Mapping[str, tuple[Threshold, ...]] = field(default_factory=dict)
     warn: tuple[Threshold, ...] = ()
     window_s: float | None = None
+    # Requests in the first seconds (connection set-up, the spawn burst) are not judged.
+    warmup_s: float = 0.0
     min_samples: int = 100
     request_timeout_s: float = 10.0
     workers: int = 0

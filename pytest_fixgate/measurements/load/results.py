@@ -20,6 +20,7 @@ Definitions:
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -274,6 +275,7 @@ class LoadRun:
             "duration_s": self.spec.duration_s,
             "measured_duration_s": round(self.duration_s, 3),
             "window_s": self.spec.window_s,
+            "warmup_s": self.spec.warmup_s,
             "workers": self.spec.workers,
             "started": self.started.isoformat(),
             "finished": self.finished.isoformat(),
@@ -333,6 +335,18 @@ class _Acc:
         for kind, texts in entry.get("examples", {}).items():
             known = self.examples.setdefault(kind, [])
             known.extend(t for t in texts if t not in known and len(known) < 3)
+
+    def after(self, first_index: int) -> _Acc:
+        """A copy holding only the steps from ``first_index`` on (the warm-up left out)."""
+        out = _Acc(self.method, self.name, self.step_s)
+        for start_s, hist in self.windows.items():
+            index = round(start_s / self.step_s)
+            if index >= first_index:
+                out.windows.histogram(index).merge(hist)
+        out.requests = Counter({i: n for i, n in self.requests.items() if i >= first_index})
+        out.kinds = {i: Counter(k) for i, k in self.kinds.items() if i >= first_index}
+        out.examples = {k: list(v) for k, v in self.examples.items()}
+        return out
 
     def merge(self, other: _Acc) -> None:
         self.windows.merge(other.windows)
@@ -398,6 +412,11 @@ def _endpoint_stats(
     duration_s: float,
     locust_entry: Mapping[str, Any] | None,
 ) -> EndpointStats:
+    series_acc, series_end_s = acc, duration_s
+    warmup_steps = math.ceil(spec.warmup_s / acc.step_s - 1e-9) if spec.warmup_s else 0
+    if warmup_steps:
+        acc = acc.after(warmup_steps)
+        duration_s = max(0.0, duration_s - warmup_steps * acc.step_s)
     hist = acc.windows.total()
     kinds: Counter[str] = Counter()
     for step_kinds in acc.kinds.values():
@@ -425,7 +444,7 @@ def _endpoint_stats(
             if spec.window_s is not None
             else ()
         ),
-        series=_window_stats(acc, acc.step_s, confidence, duration_s),
+        series=_window_stats(series_acc, acc.step_s, confidence, series_end_s),
         failure_examples={k: tuple(v) for k, v in acc.examples.items()},
     )
 

@@ -33,6 +33,9 @@ class LoadSpec:
     :param results_dir: where Locust's JSON, the capture files and the logs go.
     :param window_s: tumbling window for per-window figures (the p95 must
         hold in every window), or None.
+    :param warmup_s: seconds at the start whose requests are left out of the judged
+        figures (they still show in the time series): connection set-up and the
+        spawn burst are not the steady state "p95 for 5 minutes" speaks of.
     :param workers: 0 runs one Locust process; N > 0 runs a master and N
         local workers whose histograms are merged exactly.
     :param request_timeout_s: per-request timeout applied to FastHttpUser
@@ -59,6 +62,7 @@ class LoadSpec:
     duration_s: int
     results_dir: Path
     window_s: float | None = None
+    warmup_s: float = 0.0
     workers: int = 0
     request_timeout_s: float = 10.0
     expect_json: Mapping[str, Any] | None = None
@@ -104,6 +108,8 @@ class LoadSpec:
             problems.append(f"duration_s must be >= 1, got {self.duration_s}")
         if self.window_s is not None and self.window_s < 1:
             problems.append(f"window_s must be >= 1 s, got {self.window_s}")
+        if not 0 <= self.warmup_s < self.duration_s:
+            problems.append(f"warmup_s must be >= 0 and shorter than the run, got {self.warmup_s}")
         if self.workers < 0:
             problems.append(f"workers must be >= 0, got {self.workers}")
         if not self.request_timeout_s > 0:
@@ -130,6 +136,8 @@ class LoadSpec:
         """One line for evidence: what was run, without the environment's values."""
         mode = f", {self.workers} workers" if self.workers else ""
         window = f", window {self.window_s:g} s" if self.window_s else ""
+        if self.warmup_s:
+            window += f", first {self.warmup_s:g} s not judged (warm-up)"
         return (
             f"locust {self.locustfile} against {self.host}: {self.users} users "
             f"(+{self.spawn_rate:g}/s) for {self.duration_s} s{window}{mode}"
