@@ -347,15 +347,26 @@ def _load_load(table: _Table, base_dir: Path) -> LoadConfig:
 
 
 def _load_sentry(table: _Table) -> SentryConfig:
+    base_url = table.get("base_url", str, "https://sentry.io", expected="an http(s) URL")
+    if urlsplit(base_url).scheme not in ("http", "https"):
+        raise table.error("base_url", base_url, "an http(s) URL")
+    thresholds = table.thresholds("thresholds", ["error_rate < 1%"])
+    for i, threshold in enumerate(thresholds):
+        if threshold.metric not in ("error_rate", "count"):
+            raise table.error(f"thresholds[{i}]", threshold.text, "error_rate or count thresholds")
+    min_samples = table.get("min_samples", int, 100, expected="a positive integer")
+    if min_samples < 1:
+        raise table.error("min_samples", min_samples, "a positive integer")
     sentry = SentryConfig(
-        base_url=table.get("base_url", str, "https://sentry.io", expected="an http(s) URL"),
+        base_url=base_url.rstrip("/"),
         org_env=table.env_name("org_env", "SENTRY_ORG") or "SENTRY_ORG",
         project_env=table.env_name("project_env", "SENTRY_PROJECT") or "SENTRY_PROJECT",
         token_env=table.env_name("token_env", "SENTRY_AUTH_TOKEN") or "SENTRY_AUTH_TOKEN",
-        threshold=table.threshold(
-            "threshold",
-            table.get("threshold", str, "error_rate < 1%", expected="a threshold expression"),
-        ),
+        thresholds=thresholds,
+        period_s=table.duration("period", "5m"),
+        environment=table.get("environment", str, None, expected="a Sentry environment name"),
+        min_samples=min_samples,
+        timeout_s=table.duration("timeout", 10.0),
     )
     table.finish()
     return sentry

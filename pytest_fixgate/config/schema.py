@@ -61,13 +61,18 @@ class LoadConfig:
 
 @dataclass(frozen=True)
 class SentryConfig:
-    """Where to read the error rate from Sentry; secrets are env var names."""
+    """Where to read the error rate from Sentry; the org, project and token come from
+    environment variables (their names here, never their values)."""
 
     base_url: str = "https://sentry.io"
     org_env: str = "SENTRY_ORG"
-    project_env: str = "SENTRY_PROJECT"
+    project_env: str = "SENTRY_PROJECT"  # a project slug or numeric id
     token_env: str = "SENTRY_AUTH_TOKEN"
-    threshold: Threshold | None = None
+    thresholds: tuple[Threshold, ...] = ()  # default: error_rate < 1%
+    period_s: float = 300.0  # the trailing window asked for (Sentry's statsPeriod)
+    environment: str | None = None  # Sentry environment; None: the gate env's name
+    min_samples: int = 100
+    timeout_s: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -99,7 +104,7 @@ class EnvConfig:
         """Every env var whose value is a secret, for redaction."""
         names = [self.token_env, self.mongodb_uri_env, self.redis_url_env]
         if self.sentry is not None:
-            names.append(self.sentry.token_env)
+            names.append(self.sentry.token_env)  # org and project are not secrets
         return tuple(n for n in names if n)
 
 
