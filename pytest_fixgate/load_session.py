@@ -20,11 +20,10 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import IO, TYPE_CHECKING
 
 from pytest_fixgate.config.schema import EnvConfig, LoadConfig
 from pytest_fixgate.config.thresholds import Threshold
-from pytest_fixgate.measurements.stats import LatencyHistogram
 
 if TYPE_CHECKING:
     from pytest_fixgate.measurements.load import LoadProgress, LoadRun, LoadSpec
@@ -102,21 +101,25 @@ def _mapping_proxy(data: dict[str, object]) -> types.MappingProxyType[str, objec
     return types.MappingProxyType(data)
 
 
-class _RunPickler(pickle.Pickler):
-    # Pickle refuses MappingProxyType (specs freeze their mappings with it) and the ctypes
-    # arrays inside HdrHistogram; both have a faithful plain form.
-    dispatch_table: ClassVar[dict[type, Callable[[Any], Any]]] = {
+def _run_pickler(fh: IO[bytes]) -> pickle.Pickler:
+    """A pickler for a LoadRun. Pickle refuses MappingProxyType (specs freeze their mappings
+    with it) and the ctypes arrays inside HdrHistogram; both have a faithful plain form."""
+    from pytest_fixgate.measurements.stats import LatencyHistogram  # hdrhistogram: lazily
+
+    pickler = pickle.Pickler(fh)
+    pickler.dispatch_table = {  # type: ignore[misc]
         **copyreg.dispatch_table,
         types.MappingProxyType: lambda proxy: (_mapping_proxy, (dict(proxy),)),
         LatencyHistogram: lambda hist: (LatencyHistogram.decode, (hist.encode(),)),
     }
+    return pickler
 
 
 def _write_run(path: Path, run: LoadRun) -> None:
     """Atomically: a worker never reads half a run."""
     tmp = path.with_suffix(".tmp")
     with tmp.open("wb") as fh:
-        _RunPickler(fh).dump(run)
+        _run_pickler(fh).dump(run)
     os.replace(tmp, path)
 
 
