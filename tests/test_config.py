@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -183,4 +184,22 @@ def test_warmup_must_be_shorter_than_the_run(tmp_path: Path) -> None:
         match=r"env.s.load.warmup: got 10.0, expected less than "
         r"the duration \(10 s\)",
     ):
+        load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("thresholds", "message"),
+    [
+        ('["error_rate == 1%"]', "expected a limit with <, <=, > or >="),
+        ('["p(95) < 1s", "p(95) < 2s"]', "expected one threshold per metric (p(95))"),
+        ('["value == 1"]', "expected a load metric"),
+    ],
+)
+def test_load_thresholds_are_limits_one_per_metric(
+    tmp_path: Path, thresholds: str, message: str
+) -> None:
+    path = write(
+        tmp_path, f'[env.s]\nbase_url = "http://x"\n[env.s.load]\nthresholds = {thresholds}\n'
+    )
+    with pytest.raises(ConfigError, match=re.escape(message)):
         load_config(path)

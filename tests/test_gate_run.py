@@ -55,7 +55,8 @@ def test_healthy_service_promotes_with_four_consistent_reports(
     props = {p.get("name"): p.get("value") for p in root.iter("property")}
     assert props["fixgate.decision"] == "PROMOTE"
     not_configured = [g["id"] for g in verdict["not_configured"]]
-    assert not_configured == ["load"]  # no [load] table: listed, skipped, not counted
+    # No [load] or [sentry] table: listed, skipped, not counted.
+    assert sorted(not_configured) == ["load", "sentry"]
     assert len(list(root.iter("testcase"))) == len(ALL_GATES) + len(not_configured)
     assert not list(root.iter("failure"))
     # HTML: self-contained, the decision on top, every gate in the table.
@@ -192,6 +193,7 @@ def test_gate_without_config_is_listed_not_configured(tmp_path: Path, reference:
         "mongo.ping": "mongodb_uri_env",
         "redis.ping": "redis_url_env",
         "load": "load",
+        "sentry": "sentry",
     }
     assert "mongo.ping" not in run.outcomes()
 
@@ -295,7 +297,7 @@ def test_xdist_gives_the_same_decision_and_gates(
 
     assert stable(gates(serial)) == stable(gates(parallel))
     assert serial.verdict["reason"] == parallel.verdict["reason"]
-    assert len(list(ET.parse(parallel.files["junit"]).getroot().iter("testcase"))) == 7
+    assert len(list(ET.parse(parallel.files["junit"]).getroot().iter("testcase"))) == 8
 
 
 HOOKS_PLUGIN = """
@@ -367,5 +369,5 @@ def test_plain_pytest_runs_no_gate(tmp_path: Path) -> None:
         check=False,
     )
     # One item per gate function (no env: nothing to parametrize over), all skipped.
-    assert "4 skipped" in done.stdout, done.stdout
+    assert "5 skipped" in done.stdout, done.stdout
     assert "passed" not in done.stdout

@@ -478,8 +478,8 @@ def test_example_config_promotes_the_fixzit_contract(
     }
     not_configured = {g["id"]: g["missing"] for g in verdict["not_configured"]}
     assert not_configured.pop("redis.ping") == "redis_url_env"
-    # The load gates, when gates/ has them: the table was dropped on purpose.
-    assert set(not_configured.values()) <= {"load"}, not_configured
+    # The load gates (the table was dropped on purpose) and Sentry (none configured).
+    assert set(not_configured.values()) <= {"load", "sentry"}, not_configured
     assert HEALTH_TOKEN not in result.output
 
 

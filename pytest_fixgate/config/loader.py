@@ -186,6 +186,13 @@ class _Table:
                     text,
                     "a load metric: p(N), med, avg, min, max, error_rate, rps or count",
                 )
+            if threshold.op in ("==", "!="):
+                raise self.error(f"{name}[{i}]", text, "a limit with <, <=, > or >=")
+            if any(t.key == threshold.key for t in out):
+                # Each threshold is a gate named by its metric: two would share an id.
+                raise self.error(
+                    f"{name}[{i}]", text, f"one threshold per metric ({threshold.key})"
+                )
             out.append(threshold)
         return tuple(out)
 
