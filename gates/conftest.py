@@ -17,6 +17,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "load_check" in metafunc.fixturenames:
         loads = load_checks(env.load) if env is not None and env.load is not None else []
         _parametrize(metafunc, "load_check", loads, [c.id for c in loads])
+    if "sentry_threshold" in metafunc.fixturenames:
+        sentry = env.sentry if env is not None else None
+        thresholds = list(sentry.thresholds) if sentry is not None else []
+        _parametrize(metafunc, "sentry_threshold", thresholds, [t.key for t in thresholds])
 
 
 def _parametrize(

@@ -8,20 +8,6 @@ import pytest
 
 from pytest_fixgate.measurements.sentry import read_sentry_error_rate, sentry_query
 from pytest_fixgate.outcomes.sentry import judge_sentry_threshold
-from pytest_fixgate.plugin import RUN_KEY
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "sentry_threshold" not in metafunc.fixturenames:
-        return
-    run = metafunc.config.stash.get(RUN_KEY, None)
-    sentry = run.env.sentry if run is not None else None
-    thresholds = list(sentry.thresholds) if sentry is not None else []
-    if thresholds:
-        metafunc.parametrize("sentry_threshold", thresholds, ids=[t.key for t in thresholds])
-    else:
-        # One item, so the report lists the gate as not configured.
-        metafunc.parametrize("sentry_threshold", [None], ids=["none"])
 
 
 @pytest.mark.gate(
