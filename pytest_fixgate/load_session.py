@@ -137,6 +137,19 @@ class LoadCheck:
         return f"{self.endpoint}.{key}" if self.endpoint else key
 
 
+def _preflight(env: EnvConfig) -> None:
+    """One request before minutes of load: an unreachable target is an ERROR now, not
+    after the whole run has failed request by request. Any HTTP answer will do."""
+    from pytest_fixgate.errors import ProbeConnectError, ProbeTimeout
+    from pytest_fixgate.measurements.http_probe import http_get
+    from pytest_fixgate.measurements.load import LoadRunError
+
+    try:
+        http_get(env.base_url + "/", timeout_s=env.timeout_s)
+    except (ProbeConnectError, ProbeTimeout) as exc:
+        raise LoadRunError(f"no load run: the target is unreachable ({exc})") from None
+
+
 def load_checks(load: LoadConfig) -> list[LoadCheck]:
     """A gate per threshold: the overall ones, then each endpoint's."""
 
@@ -187,6 +200,7 @@ class SharedLoad:
                 spec = load_spec(self.env, self.folder / "results", self.workers)
             except ValueError as exc:
                 raise LoadRunError(f"env.{self.env.name}.load: {exc}") from None
+            _preflight(self.env)
             with self._progress() as on_progress:
                 self._run = shared_load_run(spec, self.folder, on_progress)
         return self._run

@@ -217,3 +217,19 @@ def test_xdist_makes_one_load_run_and_the_same_decision(tmp_path: Path, referenc
     assert {k: g["outcome"] for k, g in load_gates(serial).items()} == {
         k: g["outcome"] for k, g in load_gates(parallel).items()
     }
+
+
+def test_unreachable_target_is_error_without_minutes_of_load(tmp_path: Path) -> None:
+    from pytest_fixgate.reference import free_port
+
+    config = load_config(
+        f"http://127.0.0.1:{free_port()}",
+        users=2,
+        duration="5m",
+        thresholds=["p(95) < 1500ms", "error_rate < 1%"],
+    )
+    run = run_gate(tmp_path, config, timeout=60)
+    gates = load_gates(run)
+    assert {g["outcome"] for g in gates.values()} == {"ERROR"}
+    assert all("the target is unreachable" in g["reason"] for g in gates.values())
+    assert all(g["duration_s"] < 10 for g in gates.values())
