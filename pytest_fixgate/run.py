@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pytest_fixgate import timing
 from pytest_fixgate.config.schema import EnvConfig
-from pytest_fixgate.decision import Decision, decide
+from pytest_fixgate.decision import Decision, DecisionKind, decide
 from pytest_fixgate.outcomes.model import GateInfo, GateResult
 from pytest_fixgate.redaction import Redactor
 
@@ -70,9 +70,16 @@ class GateRun:
         if previous is None or result.outcome.rank >= previous.outcome.rank:
             self.results[result.nodeid] = result
 
-    def finish(self) -> Decision:
+    def finish(self, incomplete: str | None = None) -> Decision:
+        """Decide. ``incomplete`` says why the run did not finish (interrupted, collection
+        errors): then it is a HOLD whatever the gates that did run say."""
         self.finished = timing.utcnow()
-        self.decision = decide(self.ordered_results())
+        decision = decide(self.ordered_results())
+        if incomplete is not None and decision.kind is not DecisionKind.ROLLBACK:
+            decision = Decision(
+                DecisionKind.HOLD, f"the gate run did not finish: {incomplete}", decision.blocking
+            )
+        self.decision = decision
         return self.decision
 
     def ordered_results(self) -> list[GateResult]:

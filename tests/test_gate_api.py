@@ -116,3 +116,72 @@ def test_bad_marker_is_a_usage_error(tmp_path: Path) -> None:
     run = run_gate(tmp_path, staging_config("http://127.0.0.1:9"), suite=suite)
     assert run.exit_code == 4, run.output
     assert "gate severity 'huge' is not one of critical, major, minor" in run.output
+
+
+PASSING = """
+import pytest
+from pytest_fixgate.outcomes.model import Evidence, Finding, Outcome
+
+
+@pytest.mark.gate(id="g.ok", title="passes")
+def test_ok(gate):
+    gate.record(Finding(Outcome.PASS, Evidence(reason="fine")))
+"""
+
+
+def _suite(tmp_path: Path, **files: str) -> Path:
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    for name, text in files.items():
+        (suite / f"{name}.py").write_text(text)
+    return suite
+
+
+def test_collection_error_holds(tmp_path: Path) -> None:
+    suite = _suite(tmp_path, test_ok=PASSING, test_broken="def broken(:\n")
+    run = run_gate(tmp_path, staging_config("http://127.0.0.1:9"), suite=suite)
+    assert run.exit_code == 2, run.output  # pytest's "interrupted: collection errors"
+    assert run.verdict["decision"] == "HOLD"
+    assert "could not be collected" in run.verdict["reason"]
+
+
+def test_interrupted_run_holds_even_if_what_ran_passed(tmp_path: Path) -> None:
+    stop = (
+        PASSING
+        + """
+
+@pytest.mark.gate(id="g.zstop", title="stops the run")
+def test_zstop(gate):
+    pytest.exit("operator pressed stop", returncode=2)
+"""
+    )
+    run = run_gate(
+        tmp_path, staging_config("http://127.0.0.1:9"), suite=_suite(tmp_path, test_stop=stop)
+    )
+    assert run.exit_code == 2, run.output
+    assert run.verdict["decision"] == "HOLD"
+    assert run.verdict["reason"].startswith("the gate run did not finish")
+
+
+def test_crashed_xdist_worker_is_an_error_not_a_pass(tmp_path: Path) -> None:
+    crash = (
+        PASSING
+        + """
+
+@pytest.mark.gate(id="g.crash", title="kills its worker")
+def test_crash(gate):
+    import os
+    os._exit(1)
+"""
+    )
+    run = run_gate(
+        tmp_path,
+        staging_config("http://127.0.0.1:9"),
+        "-n",
+        "2",
+        suite=_suite(tmp_path, test_crash=crash),
+    )
+    assert run.exit_code == 1, run.output
+    assert run.verdict["decision"] == "HOLD"
+    crashed = [g for g in run.verdict["gates"] if g["nodeid"].endswith("test_crash")]
+    assert crashed and crashed[0]["outcome"] == "ERROR", run.verdict["gates"]

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from pytest_fixgate.outcomes.model import GateResult
+from pytest_fixgate.outcomes.model import Evidence, GateInfo, GateResult, Outcome
 from pytest_fixgate.reports.markdown import render_markdown
 from pytest_fixgate.reports.verdict import build_verdict, write_json
 from pytest_fixgate.run import GateRun, NotConfigured, ReportPaths, current_commit
@@ -30,6 +30,16 @@ _KEEP_EXIT = {
 }
 
 
+def _unrecorded_failure(report: pytest.TestReport) -> GateResult:
+    text = str(report.longrepr or "").strip().splitlines()
+    return GateResult(
+        GateInfo(id=report.nodeid, title="a gate that ended without a result"),
+        Outcome.ERROR,
+        Evidence(reason=f"no gate result: {text[-1] if text else 'the test failed'}"[:300]),
+        nodeid=report.nodeid,
+    )
+
+
 class GateReporter:
     PLUGIN_NAME = "fixgate-reporter"
 
@@ -42,6 +52,7 @@ class GateReporter:
         self.step_summary = step_summary
         self.verdict: dict[str, Any] | None = None
         self.write_error: str | None = None
+        self.collect_errors: list[str] = []
 
     @classmethod
     def for_config(cls, config: pytest.Config, run: GateRun) -> GateReporter:
@@ -70,6 +81,11 @@ class GateReporter:
         return cls(config, run, paths, Path(summary) if summary else None)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        names = {name for name, _ in report.user_properties}
+        if report.failed and not names & {_RESULT_PROPERTY, _NOT_CONFIGURED_PROPERTY}:
+            # A failure no gate recorded: an xdist worker that crashed mid-gate, a plugin
+            # error. It must count against the release, never vanish.
+            self.run.add(_unrecorded_failure(report))
         for name, value in report.user_properties:
             if name == _RESULT_PROPERTY:
                 result = GateResult.from_dict(json.loads(value))
@@ -83,9 +99,18 @@ class GateReporter:
                 )
                 self.run.not_configured[report.nodeid] = entry
 
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collect_errors.append(report.nodeid or "(rootdir)")
+
     @pytest.hookimpl(tryfirst=True)  # before junitxml and pytest-html write their files
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        decision = self.run.finish()
+        incomplete = None
+        if self.collect_errors:
+            incomplete = f"gates that could not be collected: {', '.join(self.collect_errors)}"
+        elif session.shouldstop or session.exitstatus in _KEEP_EXIT:
+            incomplete = f"stopped early ({session.shouldstop or 'interrupted'})"
+        decision = self.run.finish(incomplete)
         self.verdict = build_verdict(self.run)
         xml = self._junit()
         if xml is not None:
