@@ -15,7 +15,7 @@ import json
 import sys
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
@@ -27,10 +27,7 @@ from pytest_fixgate.gate_api import GateMarker, GateRecorder, finding_from_call,
 from pytest_fixgate.load_session import SharedLoad
 from pytest_fixgate.outcomes.model import GateInfo, GateResult
 from pytest_fixgate.redaction import Redactor
-from pytest_fixgate.run import GateRun, NotConfigured
-
-if TYPE_CHECKING:
-    from pytest_fixgate.redaction import Redactor as _Redactor
+from pytest_fixgate.run import NOT_CONFIGURED_PROPERTY, RESULT_PROPERTY, GateRun, NotConfigured
 
 __all__ = ["NOT_CONFIGURED_PROPERTY", "RESULT_PROPERTY", "RUN_KEY"]
 
@@ -40,9 +37,6 @@ _MARKER_KEY = pytest.StashKey[GateMarker]()
 _RECORDER_KEY = pytest.StashKey[GateRecorder]()
 _MISSING_KEY = pytest.StashKey[str]()
 
-#: ``user_properties`` names that carry results from xdist workers to the controller.
-RESULT_PROPERTY = "fixgate.result"
-NOT_CONFIGURED_PROPERTY = "fixgate.not_configured"
 
 _GATE_SUITE = "gates"
 
@@ -293,7 +287,7 @@ def _attach(report: pytest.TestReport, name: str, payload: dict[str, Any]) -> No
     report.user_properties = [*report.user_properties, (name, json.dumps(payload))]
 
 
-def _set_test_outcome(report: pytest.TestReport, result: GateResult, redactor: _Redactor) -> None:
+def _set_test_outcome(report: pytest.TestReport, result: GateResult, redactor: Redactor) -> None:
     """Make pytest's own view (terminal, JUnit) agree with the gate's outcome."""
     if result.outcome.passing:
         report.outcome = "passed"
@@ -306,6 +300,6 @@ def _set_test_outcome(report: pytest.TestReport, result: GateResult, redactor: _
     report.longrepr = f"{result.outcome.value}: {result.evidence.reason}{detail}"
 
 
-def _redact_sections(report: pytest.TestReport, redactor: _Redactor) -> None:
+def _redact_sections(report: pytest.TestReport, redactor: Redactor) -> None:
     if redactor and report.sections:
         report.sections = [(title, redactor.text(body)) for title, body in report.sections]

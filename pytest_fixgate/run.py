@@ -18,7 +18,18 @@ from pytest_fixgate.decision import Decision, DecisionKind, decide
 from pytest_fixgate.outcomes.model import GateInfo, GateResult
 from pytest_fixgate.redaction import Redactor
 
-__all__ = ["GateRun", "NotConfigured", "ReportPaths"]
+__all__ = [
+    "NOT_CONFIGURED_PROPERTY",
+    "RESULT_PROPERTY",
+    "GateRun",
+    "NotConfigured",
+    "ReportPaths",
+]
+
+#: ``user_properties`` names that carry results from xdist workers to the controller
+#: (and into the JUnit XML).
+RESULT_PROPERTY = "fixgate.result"
+NOT_CONFIGURED_PROPERTY = "fixgate.not_configured"
 
 
 @dataclass(frozen=True)

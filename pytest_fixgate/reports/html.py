@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from pytest_fixgate.run import RESULT_PROPERTY
+
 if TYPE_CHECKING:
     import pytest
 
@@ -20,7 +22,6 @@ if TYPE_CHECKING:
 
 __all__ = ["HtmlHooks", "attach_evidence"]
 
-_RESULT_PROPERTY = "fixgate.result"
 _CELL = " style='border:1px solid #d0d7de;padding:3px 8px;text-align:left'"
 _COLOURS = {
     "PASS": "#1a7f37",
@@ -70,7 +71,7 @@ def attach_evidence(
 
 def _result_of(report: pytest.TestReport) -> dict[str, Any] | None:
     for name, value in getattr(report, "user_properties", ()):
-        if name == _RESULT_PROPERTY:
+        if name == RESULT_PROPERTY:
             return json.loads(value)
     return None
 

@@ -16,12 +16,17 @@ import pytest
 from pytest_fixgate.outcomes.model import Evidence, GateInfo, GateResult, Outcome
 from pytest_fixgate.reports.markdown import render_markdown
 from pytest_fixgate.reports.verdict import build_verdict, write_json
-from pytest_fixgate.run import GateRun, NotConfigured, ReportPaths, current_commit
+from pytest_fixgate.run import (
+    NOT_CONFIGURED_PROPERTY,
+    RESULT_PROPERTY,
+    GateRun,
+    NotConfigured,
+    ReportPaths,
+    current_commit,
+)
 
 __all__ = ["GateReporter"]
 
-_RESULT_PROPERTY = "fixgate.result"
-_NOT_CONFIGURED_PROPERTY = "fixgate.not_configured"
 # pytest's own meanings that a decision must not hide.
 _KEEP_EXIT = {
     pytest.ExitCode.INTERRUPTED,
@@ -82,16 +87,16 @@ class GateReporter:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         names = {name for name, _ in report.user_properties}
-        if report.failed and not names & {_RESULT_PROPERTY, _NOT_CONFIGURED_PROPERTY}:
+        if report.failed and not names & {RESULT_PROPERTY, NOT_CONFIGURED_PROPERTY}:
             # A failure no gate recorded: an xdist worker that crashed mid-gate, a plugin
             # error. It must count against the release, never vanish.
             self.run.add(_unrecorded_failure(report))
         for name, value in report.user_properties:
-            if name == _RESULT_PROPERTY:
+            if name == RESULT_PROPERTY:
                 result = GateResult.from_dict(json.loads(value))
                 self.run.add(result)
                 self.config.hook.pytest_fixgate_gate_result(result=result, config=self.config)
-            elif name == _NOT_CONFIGURED_PROPERTY:
+            elif name == NOT_CONFIGURED_PROPERTY:
                 data = json.loads(value)
                 entry = NotConfigured(
                     GateResult.from_dict({**data, "outcome": "INCONCLUSIVE", "reason": ""}).info,
