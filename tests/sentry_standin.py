@@ -112,6 +112,8 @@ class SentryStandin:
         with self._server.lock:
             self._server.state = state
             self._server.seen.clear()
+            # A request still being answered (a "slow" one) belongs to the test before.
+            self._server.generation += 1
 
 
 class _Server(ThreadingHTTPServer):
@@ -123,6 +125,7 @@ class _Server(ThreadingHTTPServer):
         self.state = state
         self.lock = threading.Lock()
         self.seen: list[SeenRequest] = []
+        self.generation = 0
         self.stopping = threading.Event()
 
 
@@ -136,6 +139,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         with self.server.lock:
             state = self.server.state
+            generation = self.server.generation
         parts = urlsplit(self.path)
         path = unquote(parts.path)
         query = parse_qs(parts.query, keep_blank_values=True)
@@ -143,7 +147,8 @@ class _Handler(BaseHTTPRequestHandler):
         authorized = auth == f"Bearer {state.token}"
         status, body, headers = self._answer(state, path, query, auth, authorized)
         with self.server.lock:
-            self.server.seen.append(SeenRequest(path, query, authorized, status))
+            if generation == self.server.generation:
+                self.server.seen.append(SeenRequest(path, query, authorized, status))
         self._send(status, body, headers)
 
     def _answer(
