@@ -155,6 +155,8 @@ def _fewer_gc_passes(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    if RUN_KEY not in config.stash:
+        return  # not a gate run: nothing was registered
     from pytest_fixgate.reports.reporter import GateReporter
 
     reporter = config.pluginmanager.get_plugin(GateReporter.PLUGIN_NAME)
