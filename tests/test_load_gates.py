@@ -238,3 +238,22 @@ def test_unreachable_target_is_error_without_minutes_of_load(tmp_path: Path) -> 
     assert {g["outcome"] for g in gates.values()} == {"ERROR"}
     assert all("the target is unreachable" in g["reason"] for g in gates.values())
     assert all(g["duration_s"] < 10 for g in gates.values())
+
+
+def test_outside_the_warning_band_is_warn_and_still_promotes(
+    tmp_path: Path, reference: Any
+) -> None:
+    config = load_config(
+        reference.base_url,
+        users=4,
+        duration="3s",
+        thresholds=["p(95) < 1500ms"],
+        extra='warn = ["p(95) < 0.5ms"]',
+    )
+    run = run_gate(tmp_path, config, environ=FLAT_OUT)
+    gate = load_gates(run)["load.p(95)"]
+    assert gate["outcome"] == "WARN", gate["reason"]
+    assert "warning band p(95) < 0.5ms" in gate["reason"]
+    assert run.exit_code == 0
+    assert run.verdict["decision"] == "PROMOTE"
+    assert "with warnings" in run.verdict["reason"]
