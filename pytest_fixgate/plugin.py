@@ -33,7 +33,6 @@ __all__ = ["NOT_CONFIGURED_PROPERTY", "RESULT_PROPERTY", "RUN_KEY"]
 
 RUN_KEY = pytest.StashKey[GateRun]()
 _INFO_KEY = pytest.StashKey[GateInfo]()
-_MARKER_KEY = pytest.StashKey[GateMarker]()
 _RECORDER_KEY = pytest.StashKey[GateRecorder]()
 _MISSING_KEY = pytest.StashKey[str]()
 
@@ -175,7 +174,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if marker is None:
             # A test in the gate suite without a marker still counts, and is required.
             marker = GateMarker(item.nodeid, item.name, "critical", True, ())
-        item.stash[_MARKER_KEY] = marker
         item.stash[_INFO_KEY] = marker.info_for(item, run.env)
         missing = marker.missing_config(run.env)
         if missing is not None:
