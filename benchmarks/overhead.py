@@ -46,7 +46,7 @@ def main() -> None:
     suite = suite_dir()
     with tempfile.TemporaryDirectory() as tmp, demo_stack(FAULTS["none"]) as (url, extra_env):
         config = Path(tmp) / "fixgate.toml"
-        config.write_text(demo_config(url))
+        config.write_text(demo_config(url, load=False))  # the 6 health and dependency gates
         env = {**os.environ, **extra_env}
         report_dir = Path(tmp) / "reports"
         print(

@@ -84,8 +84,11 @@ def ensure_redis_server() -> None:
         raise SystemExit("fixgate demo: could not install redis-server with apt-get")
 
 
-def demo_config(base_url: str) -> str:
-    return f"""# Written by `fixgate demo` for this run only.
+def demo_config(base_url: str, *, load: bool = True) -> str:
+    # The runbook's readiness gate, shortened from 5 minutes to a few seconds: paced
+    # users (20-50 ms apart) give ~1,000 judged requests without saturating Locust.
+    locustfile = suite_dir().parent / "locustfiles" / "ready.py"
+    text = f"""# Written by `fixgate demo` for this run only.
 [env.demo]
 base_url = "{base_url}"
 token_env = "{HEALTH_TOKEN_ENV}"
@@ -93,6 +96,21 @@ mongodb_uri_env = "{MONGODB_URI_ENV}"
 redis_url_env = "{REDIS_URL_ENV}"
 timeout = "2s"
 """
+    if not load:
+        return text
+    return (
+        text
+        + f"""
+[env.demo.load]
+locustfile = "{locustfile}"
+users = 10
+spawn_rate = 10
+duration = "6s"
+warmup = "1s"
+locust_args = ["--ready-wait-min-s=0.02", "--ready-wait-max-s=0.05"]
+thresholds = ["p(95) < 1500ms", "p(99) < 2500ms", "error_rate < 1%"]
+"""
+    )
 
 
 @contextlib.contextmanager

@@ -46,7 +46,7 @@ def _listening(port: int) -> bool:
 def test_demo_promotes_and_stops_everything(tmp_path: Path) -> None:
     done = _demo(tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "fixgate: PROMOTE (all 6 required gates passed)" in done.stdout
+    assert "fixgate: PROMOTE (all 9 required gates passed)" in done.stdout
     assert len(list((tmp_path / "reports").glob("demo-*.json"))) == 2  # stamped + latest
     assert not any(_listening(port) for port in _ports(done.stdout))
 

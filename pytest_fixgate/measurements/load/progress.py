@@ -104,8 +104,11 @@ class ProgressLine:
         elif (
             self._last_plain is None or progress.elapsed_s - self._last_plain >= self.plain_every_s
         ):
+            # The first line starts on a line of its own: the stream may be mid-line
+            # (pytest's own progress, "gates/test_load.py ").
+            lead = "\n" if self._last_plain is None else ""
             self._last_plain = progress.elapsed_s
-            self.stream.write(text + "\n")
+            self.stream.write(lead + text + "\n")
         self.stream.flush()
 
     def close(self) -> None:
