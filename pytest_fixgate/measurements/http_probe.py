@@ -8,15 +8,16 @@ import ssl
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from pytest_fixgate import timing
 from pytest_fixgate.errors import ProbeBadResponse, ProbeConnectError, ProbeError, ProbeTimeout
 from pytest_fixgate.redaction import Redactor
 
-__all__ = ["HttpResponse", "http_get"]
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["HttpResponse", "http_get", "shared_ssl_context"]
 
 _BODY_EXCERPT = 300
 
@@ -44,14 +45,19 @@ class HttpResponse:
 
 
 @functools.cache
-def _ssl_context() -> ssl.SSLContext:
-    # Building one (loading certifi's CA bundle) takes ~80 ms; every probe can share it.
+def shared_ssl_context() -> ssl.SSLContext:
+    """One SSL context for every probe of the run: building one (certifi's CA bundle)
+    takes ~80 ms, and httpx would build one per call."""
+    import httpx
+
     return httpx.create_ssl_context()
 
 
 @contextmanager
 def _translate(url: str, timeout_s: float, redactor: Redactor) -> Iterator[None]:
     """Map httpx's exceptions to the most specific ProbeError, with redacted text."""
+    import httpx
+
     try:
         yield
     except httpx.TimeoutException as exc:
@@ -78,12 +84,14 @@ def http_get(
     client: httpx.Client | None = None,
 ) -> HttpResponse:
     """GET ``url`` once; the whole exchange must finish within ``timeout_s``."""
+    import httpx  # ~0.1 s to import: only when an HTTP gate runs
+
     redactor = redactor or Redactor()
     with _translate(url, timeout_s, redactor):
         started = timing.perf_counter()
         if client is None:
             response = httpx.get(
-                url, headers=dict(headers or {}), timeout=timeout_s, verify=_ssl_context()
+                url, headers=dict(headers or {}), timeout=timeout_s, verify=shared_ssl_context()
             )
         else:
             response = client.get(url, headers=dict(headers or {}), timeout=timeout_s)

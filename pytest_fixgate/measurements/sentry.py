@@ -29,26 +29,25 @@ only; it is never part of a URL, a message, a repr or a result.
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import re
-import ssl
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
-import httpx
-
 from pytest_fixgate.errors import ProbeBadResponse, ProbeConnectError, ProbeError, ProbeTimeout
+from pytest_fixgate.measurements.http_probe import shared_ssl_context
 from pytest_fixgate.measurements.secrets import read_secret
-from pytest_fixgate.measurements.stats import ErrorRate
 from pytest_fixgate.redaction import MASK, Redactor
 
 if TYPE_CHECKING:
+    import httpx
+
     from pytest_fixgate.config.schema import EnvConfig
+    from pytest_fixgate.measurements.stats import ErrorRate
 
 __all__ = [
     "SentryAuthError",
@@ -213,6 +212,8 @@ class SentryErrorRate:
 
     def error_rate(self, confidence: float = 0.95) -> ErrorRate:
         """The failure proportion with its Wilson score interval."""
+        from pytest_fixgate.measurements.stats import ErrorRate  # hdrhistogram: lazily
+
         return ErrorRate.from_counts(self.failures, self.count, confidence)
 
     def details(self) -> dict[str, Any]:
@@ -244,12 +245,6 @@ class SentryRateLimited:
 SentryReading = SentryErrorRate | SentryRateLimited
 
 
-@functools.cache
-def _ssl_context() -> ssl.SSLContext:
-    # Loading the CA bundle costs ~100 ms; every Sentry gate of the run can share one.
-    return httpx.create_ssl_context()
-
-
 class _RateLimited(Exception):
     def __init__(self, url: str, retry_after: str | None) -> None:
         super().__init__(url)
@@ -266,7 +261,9 @@ def read_sentry_error_rate(
     read; returns :class:`SentryRateLimited` on HTTP 429.
     """
     if client is None:
-        with httpx.Client(follow_redirects=False, verify=_ssl_context()) as own:
+        import httpx  # ~0.1 s to import: only when a Sentry gate runs
+
+        with httpx.Client(follow_redirects=False, verify=shared_ssl_context()) as own:
             return read_sentry_error_rate(query, client=own)
     # The plugin masks the token too; this read does not rely on it.
     redactor = Redactor([query.token])
@@ -314,6 +311,8 @@ def _resolve_project(client: httpx.Client, query: SentryQuery, redactor: Redacto
 @contextmanager
 def _translate(url: str, query: SentryQuery, redactor: Redactor) -> Iterator[None]:
     """httpx's exceptions -> the most specific ProbeError, with the token masked."""
+    import httpx
+
     try:
         yield
     except httpx.TimeoutException as exc:
