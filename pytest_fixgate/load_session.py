@@ -9,18 +9,16 @@ load run, whatever ``-n`` is.
 
 from __future__ import annotations
 
-import copyreg
 import fcntl
 import json
 import math
 import os
 import pickle
-import types
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 from pytest_fixgate.config.schema import EnvConfig, LoadConfig
 from pytest_fixgate.config.thresholds import Threshold
@@ -97,29 +95,11 @@ def shared_load_run(
         return run
 
 
-def _mapping_proxy(data: dict[str, object]) -> types.MappingProxyType[str, object]:
-    return types.MappingProxyType(data)
-
-
-def _run_pickler(fh: IO[bytes]) -> pickle.Pickler:
-    """A pickler for a LoadRun. Pickle refuses MappingProxyType (specs freeze their mappings
-    with it) and the ctypes arrays inside HdrHistogram; both have a faithful plain form."""
-    from pytest_fixgate.measurements.stats import LatencyHistogram  # hdrhistogram: lazily
-
-    pickler = pickle.Pickler(fh)
-    pickler.dispatch_table = {  # type: ignore[misc]
-        **copyreg.dispatch_table,
-        types.MappingProxyType: lambda proxy: (_mapping_proxy, (dict(proxy),)),
-        LatencyHistogram: lambda hist: (LatencyHistogram.decode, (hist.encode(),)),
-    }
-    return pickler
-
-
 def _write_run(path: Path, run: LoadRun) -> None:
     """Atomically: a worker never reads half a run."""
     tmp = path.with_suffix(".tmp")
     with tmp.open("wb") as fh:
-        _run_pickler(fh).dump(run)
+        pickle.dump(run, fh)
     os.replace(tmp, path)
 
 
@@ -180,16 +160,14 @@ class SharedLoad:
 
     def describe(self) -> str:
         """How the load is measured, for evidence, before anything runs."""
-        load = self.env.load
-        assert load is not None
-        workers = load.workers if self.workers is None else self.workers
-        return (
-            f"locust {load.locustfile} against {self.env.base_url}: {load.users} users "
-            f"(+{load.spawn_rate:g}/s) for {load.duration_s:g} s"
-            + (f", window {load.window_s:g} s" if load.window_s else "")
-            + (f", first {load.warmup_s:g} s not judged" if load.warmup_s else "")
-            + (f", {workers} workers" if workers else "")
-        )
+        try:
+            return self._spec().describe()
+        except ValueError:
+            load = self.env.load
+            return f"locust {load.locustfile if load else '?'} (the load spec is invalid)"
+
+    def _spec(self) -> LoadSpec:
+        return load_spec(self.env, self.folder / "results", self.workers)
 
     def run(self) -> LoadRun:
         """The session's load run; LoadRunError (a ProbeError: the gate ERRORs) if it failed."""
@@ -197,7 +175,7 @@ class SharedLoad:
 
         if self._run is None:
             try:
-                spec = load_spec(self.env, self.folder / "results", self.workers)
+                spec = self._spec()
             except ValueError as exc:
                 raise LoadRunError(f"env.{self.env.name}.load: {exc}") from None
             _preflight(self.env)

@@ -15,8 +15,6 @@ from urllib.parse import quote, unquote, urlsplit
 __all__ = ["MASK", "Redactor", "mask_uri_password"]
 
 MASK = "***"
-# Shorter values would mask ordinary words; no real token is this short.
-_MIN_SECRET_LEN = 3
 
 
 class Redactor:
@@ -26,10 +24,9 @@ class Redactor:
         found: set[str] = set()
         for value in secrets:
             found.update(_variants(value))
-        # Longest first, so a URI is masked whole before its password part.
-        self._secrets = sorted(
-            (s for s in found if len(s) >= _MIN_SECRET_LEN), key=len, reverse=True
-        )
+        # Longest first, so a URI is masked whole before its password part. No minimum
+        # length: a too-short secret garbles the reports, but it never leaks.
+        self._secrets = sorted((s for s in found if s), key=len, reverse=True)
 
     @classmethod
     def from_env(cls, names: Iterable[str], environ: Mapping[str, str] | None = None) -> Redactor:

@@ -260,7 +260,6 @@ def _load_env(name: str, table: _Table, base_dir: Path) -> EnvConfig:
     }
     env = EnvConfig(
         name=name,
-        source=f"{table.file} [{table.key}]",
         base_url=base_url.rstrip("/"),
         token_env=table.env_name("token_env"),
         token_header=table.get("token_header", str, "X-Health-Token", expected="a header name"),

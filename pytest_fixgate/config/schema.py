@@ -88,7 +88,6 @@ class EnvConfig:
     """One environment (``[env.<name>]``), defaults already applied."""
 
     name: str
-    source: str  # the file (and table) it came from, for messages
     base_url: str
     token_env: str | None = None
     token_header: str = "X-Health-Token"

@@ -99,6 +99,10 @@ def _check_layout() -> None:
             raise RuntimeError(f"HdrHistogram bucket layout changed (value {value} us)")
 
 
+def _decode_histogram(text: str) -> LatencyHistogram:
+    return LatencyHistogram.decode(text)
+
+
 class LatencyHistogram:
     """Response times (ms) in a mergeable HdrHistogram: 1 us unit, 3 significant digits.
 
@@ -277,6 +281,11 @@ class LatencyHistogram:
         return result
 
     # -- transport ------------------------------------------------------------
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        # The HdrHistogram inside holds ctypes arrays, which pickle refuses; the
+        # encoding round-trips exactly (a load run is pickled across xdist workers).
+        return (_decode_histogram, (self.encode(),))
+
     def encode(self) -> str:
         """A compact ASCII string (HdrHistogram V2 encoding plus exact extremes).
 

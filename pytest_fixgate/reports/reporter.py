@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from pytest_fixgate.outcomes.model import Evidence, GateInfo, GateResult, Outcome
+from pytest_fixgate.redaction import Redactor
 from pytest_fixgate.reports.markdown import render_markdown
 from pytest_fixgate.reports.verdict import build_verdict, write_json
 from pytest_fixgate.run import (
@@ -35,8 +36,8 @@ _KEEP_EXIT = {
 }
 
 
-def _unrecorded_failure(report: pytest.TestReport) -> GateResult:
-    text = str(report.longrepr or "").strip().splitlines()
+def _unrecorded_failure(report: pytest.TestReport, redactor: Redactor) -> GateResult:
+    text = redactor.text(str(report.longrepr or "")).strip().splitlines()
     return GateResult(
         GateInfo(id=report.nodeid, title="a gate that ended without a result"),
         Outcome.ERROR,
@@ -90,7 +91,7 @@ class GateReporter:
         if report.failed and not names & {RESULT_PROPERTY, NOT_CONFIGURED_PROPERTY}:
             # A failure no gate recorded: an xdist worker that crashed mid-gate, a plugin
             # error. It must count against the release, never vanish.
-            self.run.add(_unrecorded_failure(report))
+            self.run.add(_unrecorded_failure(report, self.run.redactor))
         for name, value in report.user_properties:
             if name == RESULT_PROPERTY:
                 result = GateResult.from_dict(json.loads(value))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -90,6 +90,15 @@ class LoadSpec:
         if problems:
             raise ValueError("invalid load spec: " + "; ".join(problems))
 
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
+        # MappingProxyType does not pickle: rebuild from plain values (and validate again).
+        plain = {
+            f.name: dict(value) if isinstance(value, MappingProxyType) else value
+            for f in fields(self)
+            for value in (getattr(self, f.name),)
+        }
+        return (_spec_from_fields, (plain,))
+
     def _problems(self) -> list[str]:
         problems = []
         if not self.host.startswith(("http://", "https://")):
@@ -142,3 +151,7 @@ class LoadSpec:
             f"locust {self.locustfile} against {self.host}: {self.users} users "
             f"(+{self.spawn_rate:g}/s) for {self.duration_s} s{window}{mode}"
         )
+
+
+def _spec_from_fields(values: dict[str, Any]) -> LoadSpec:
+    return LoadSpec(**values)
