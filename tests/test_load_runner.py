@@ -38,6 +38,10 @@ from pytest_fixgate.measurements.load.runner import capture_module_path, error_l
 from pytest_fixgate.measurements.stats import LatencyHistogram
 from pytest_fixgate.reference import ReferenceService
 
+# Load-generating tests share one xdist worker (`--dist loadgroup`): two flat-out
+# loads at once would starve each other and turn latency verdicts into noise.
+pytestmark = pytest.mark.xdist_group("load")
+
 ROOT = Path(__file__).resolve().parents[1]
 FLAT_OUT = {"FIXGATE_READY_WAIT_MIN_S": "0", "FIXGATE_READY_WAIT_MAX_S": "0"}
 
