@@ -122,7 +122,7 @@ def judge_load_threshold(
         value = {"avg": hist.mean_ms, "min": hist.min_ms, "max": hist.max_ms}[threshold.metric]
         if value is None:
             return finding(Outcome.INCONCLUSIVE, "no successful request to time")
-        if threshold.kind is MetricKind.DURATION and run.cpu.saturated:
+        if threshold.kind is MetricKind.DURATION and _untrusted_generator(run):
             return _saturated(run, finding)
         measured = threshold.format(value)
         ok = threshold.holds(value)
@@ -154,8 +154,20 @@ def judge_load_threshold(
     return finding(Outcome.ERROR, f"{threshold.key} has no meaning for a load run")
 
 
+def _untrusted_generator(run: LoadRun) -> bool:
+    """Saturated, or never measured: latencies can only be trusted from a generator
+    whose CPU was seen to have room."""
+    return run.cpu.saturated or run.cpu.peak_rolling_pct is None
+
+
 def _saturated(run: LoadRun, finding: Any) -> Finding:
-    peak = run.cpu.peak_rolling_pct or 0.0
+    if run.cpu.peak_rolling_pct is None:
+        return finding(
+            Outcome.INCONCLUSIVE,
+            "the load generator's CPU was never sampled, so its latencies cannot be "
+            "told apart from its own queueing; run the load for longer than a second",
+        )
+    peak = run.cpu.peak_rolling_pct
     warned = ", Locust warned" if run.cpu.locust_warning else ""
     return finding(
         Outcome.INCONCLUSIVE,
@@ -183,7 +195,7 @@ def _judge_quantile(
     )
     measured = f"{threshold.format(est.value_ms)} (95% CI {est.low_ms:.1f} to {est.high_ms:.1f} ms)"
     extra = {"estimate": est.as_dict(), "locust_p95_ms": stats.locust_p95_ms}
-    if run.cpu.saturated:
+    if _untrusted_generator(run):
         return _saturated(run, finding)
     if not est.bounded:
         return finding(
