@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pytest_fixgate.config.defaults import BUILTIN_LOCUSTFILES
 from pytest_fixgate.reference.processes import ProcessStartError
 
 __all__ = ["FAULTS", "DemoFault", "run_demo"]
@@ -61,7 +62,7 @@ FAULTS: dict[str, DemoFault] = {
 
 def suite_dir() -> Path:
     """The gate suite shipped beside the package (a checkout, or an editable install)."""
-    suite = Path(__file__).resolve().parent.parent / "gates"
+    suite = Path(__file__).resolve().parent / "gates"
     if not (suite / "test_health.py").is_file():
         raise SystemExit(
             f"fixgate demo: the gate suite was not found at {suite}; "
@@ -87,7 +88,7 @@ def ensure_redis_server() -> None:
 def demo_config(base_url: str, *, load: bool = True) -> str:
     # The runbook's readiness gate, shortened from 5 minutes to a few seconds: paced
     # users (20-50 ms apart) give ~1,000 judged requests without saturating Locust.
-    locustfile = suite_dir().parent / "locustfiles" / "ready.py"
+    locustfile = BUILTIN_LOCUSTFILES / "ready.py"
     text = f"""# Written by `fixgate demo` for this run only.
 [env.demo]
 base_url = "{base_url}"

@@ -37,7 +37,9 @@ _RECORDER_KEY = pytest.StashKey[GateRecorder]()
 _MISSING_KEY = pytest.StashKey[str]()
 
 
-_GATE_SUITE = "gates"
+#: The runbook's gates, installed with the package.
+BUILTIN_SUITE = Path(__file__).resolve().parent / "gates"
+_OWN_SUITE = "gates"
 
 
 def _env_name(value: str) -> str:
@@ -104,12 +106,14 @@ def pytest_load_initial_conftests(
     early_config: pytest.Config, parser: pytest.Parser, args: list[str]
 ) -> None:
     # `pytest --gate=ENV` with no paths runs the gate suite, not testpaths (tests/).
+    # The built-in suite ships inside the package; a team's own gate tests live in
+    # a gates/ folder beside the run (its working directory), collected too.
     namespace = early_config.known_args_namespace
     if getattr(namespace, "gate", None) and not getattr(namespace, "file_or_dir", None):
-        suite = Path.cwd() / _GATE_SUITE
-        if not suite.is_dir():
-            suite = early_config.rootpath / _GATE_SUITE
-        args.append(str(suite))
+        args.append(str(BUILTIN_SUITE))
+        own = Path.cwd() / _OWN_SUITE
+        if own.is_dir() and own.resolve() != BUILTIN_SUITE:
+            args.append(str(own))
 
 
 @pytest.hookimpl(tryfirst=True)  # before junitxml and pytest-html read their paths

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pytest_fixgate.config import find_config, load_config, select_env
+from pytest_fixgate.config.defaults import BUILTIN_LOCUSTFILES
 from pytest_fixgate.errors import ConfigError
 
 
@@ -55,7 +56,7 @@ required = false
     assert env.health[0].timeout_s == 1.5
     assert env.load is not None and env.load.duration_s == 30
     assert [t.key for t in env.load.thresholds] == ["p(95)", "p(99)"]
-    assert env.load.locustfile == tmp_path / "locustfiles/ready.py"
+    assert env.load.locustfile == BUILTIN_LOCUSTFILES / "ready.py"
     assert env.gates["health./api/health/ready"].required is False
 
 

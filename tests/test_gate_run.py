@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from gaterun import REPO, run_gate, staging_config
+from gaterun import GATES, REPO, run_gate, staging_config
 
 from pytest_fixgate.reference import free_port
 
@@ -357,7 +357,7 @@ def test_plain_pytest_runs_no_gate(tmp_path: Path) -> None:
             sys.executable,
             "-m",
             "pytest",
-            str(REPO / "gates"),
+            str(GATES),
             "-q",
             "-p",
             "no:cacheprovider",

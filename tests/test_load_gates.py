@@ -28,7 +28,7 @@ def load_config(
     duration: str,
     thresholds: list[str],
     min_samples: int = 100,
-    locustfile: str = "locustfiles/ready.py",
+    locustfile: str = "pytest_fixgate/locustfiles/ready.py",
     extra: str = "",
     spawn_rate: int | None = None,
 ) -> str:
@@ -186,7 +186,7 @@ def test_missing_locustfile_is_error(tmp_path: Path, reference: Any) -> None:
         users=2,
         duration="2s",
         thresholds=["p(95) < 1500ms"],
-        locustfile="locustfiles/nope.py",
+        locustfile="pytest_fixgate/locustfiles/nope.py",
     )
     run = run_gate(tmp_path, config)
     gate = load_gates(run)["load.p(95)"]

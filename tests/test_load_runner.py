@@ -86,7 +86,12 @@ def unused_port() -> int:
 
 def test_fast_service_gives_counts_and_intervals(reference: ReferenceService, tmp_path: Path):
     seen: list[LoadProgress] = []
-    spec = spec_for(reference.base_url, ROOT / "locustfiles" / "ready.py", tmp_path, env=FLAT_OUT)
+    spec = spec_for(
+        reference.base_url,
+        ROOT / "pytest_fixgate" / "locustfiles" / "ready.py",
+        tmp_path,
+        env=FLAT_OUT,
+    )
     runner = LoadRunner(spec)
     run = runner.run(on_progress=seen.append)
 
@@ -246,7 +251,7 @@ def test_bad_bodies_are_failures(reference: ReferenceService, tmp_path: Path):
     run = LoadRunner(
         spec_for(
             reference.base_url,
-            ROOT / "locustfiles" / "ready.py",
+            ROOT / "pytest_fixgate" / "locustfiles" / "ready.py",
             tmp_path,
             env=env,
             users=2,
@@ -311,7 +316,7 @@ def test_two_workers_merge_their_histograms_exactly(reference: ReferenceService,
     }
     spec = spec_for(
         reference.base_url,
-        ROOT / "locustfiles" / "work_orders.py",
+        ROOT / "pytest_fixgate" / "locustfiles" / "work_orders.py",
         tmp_path,
         workers=2,
         env=env,

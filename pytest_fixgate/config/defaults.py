@@ -6,7 +6,11 @@ Runbook "Monitoring & Alerts" -> health endpoints; "Staging Promotion Flow"
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+#: Locust scenarios shipped inside the package (the readiness one is the default).
+BUILTIN_LOCUSTFILES = Path(__file__).resolve().parent.parent / "locustfiles"
 
 __all__ = ["DEFAULT_HEALTH", "DEFAULT_LOAD", "DEFAULT_TIMEOUT_S"]
 
@@ -20,7 +24,7 @@ DEFAULT_HEALTH: tuple[dict[str, Any], ...] = (
 )
 
 DEFAULT_LOAD: dict[str, Any] = {
-    "locustfile": "locustfiles/ready.py",
+    "locustfile": str(BUILTIN_LOCUSTFILES / "ready.py"),
     "users": 20,
     "spawn_rate": 5,
     "duration": "5m",
