@@ -33,6 +33,14 @@ class Redactor:
         env = os.environ if environ is None else environ
         return cls(env[name] for name in names if env.get(name))
 
+    def add(self, secrets: Iterable[str]) -> None:
+        """Learn more secret values met during the run (e.g. read from dotenv files);
+        everything redacted from now on masks them too."""
+        found = set(self._secrets)
+        for value in secrets:
+            found.update(_variants(value))
+        self._secrets = sorted((s for s in found if s), key=len, reverse=True)
+
     def __bool__(self) -> bool:
         return bool(self._secrets)
 
