@@ -43,11 +43,19 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "pytest_args", nargs=argparse.REMAINDER, help="more pytest arguments after --, e.g. -- -n 2"
     )
+    # Release integration (issue 11): tag, attach, show, load-worker.
+    from pytest_fixgate.release import cli as release_cli
+
+    release_cli.add_commands(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from pytest_fixgate.release import cli as release_cli
+
+    if args.command in release_cli.COMMANDS:
+        return release_cli.run_command(args)
     if args.command == "demo":
         from pytest_fixgate.demo import run_demo
 
