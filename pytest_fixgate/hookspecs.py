@@ -19,9 +19,20 @@ import pytest
 
 if TYPE_CHECKING:
     from pytest_fixgate.decision import Decision
+    from pytest_fixgate.kinds import GateKind
     from pytest_fixgate.outcomes.model import GateResult
 
-__all__ = ["pytest_fixgate_decision", "pytest_fixgate_gate_result"]
+__all__ = ["pytest_fixgate_decision", "pytest_fixgate_gate_kinds", "pytest_fixgate_gate_result"]
+
+
+@pytest.hookspec
+def pytest_fixgate_gate_kinds() -> list[GateKind]:
+    """Return the gate kinds this plugin adds (see :mod:`pytest_fixgate.kinds`).
+
+    Called once per gate run, before the config is read, in every process
+    (controller and xdist workers). Results of all implementations are joined;
+    a section claimed twice is a usage error.
+    """
 
 
 @pytest.hookspec

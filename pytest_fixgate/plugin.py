@@ -24,12 +24,19 @@ from pytest_fixgate.config.loader import find_config, load_config, select_env
 from pytest_fixgate.config.schema import EnvConfig
 from pytest_fixgate.errors import ConfigError
 from pytest_fixgate.gate_api import GateMarker, GateRecorder, finding_from_call, gate_marker
+from pytest_fixgate.kinds import GateKind, kinds_by_section
 from pytest_fixgate.load_session import SharedLoad
 from pytest_fixgate.outcomes.model import GateInfo, GateResult
 from pytest_fixgate.redaction import Redactor
 from pytest_fixgate.run import NOT_CONFIGURED_PROPERTY, RESULT_PROPERTY, GateRun, NotConfigured
 
-__all__ = ["NOT_CONFIGURED_PROPERTY", "RESULT_PROPERTY", "RUN_KEY"]
+__all__ = [
+    "NOT_CONFIGURED_PROPERTY",
+    "RESULT_PROPERTY",
+    "RUN_KEY",
+    "current_gate_run",
+    "registered_kinds",
+]
 
 RUN_KEY = pytest.StashKey[GateRun]()
 _INFO_KEY = pytest.StashKey[GateInfo]()
@@ -99,6 +106,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(hookspecs)
+    from pytest_fixgate import builtin_kinds
+
+    pluginmanager.register(builtin_kinds, "fixgate-builtin-kinds")
+
+
+def registered_kinds(config: pytest.Config) -> list[GateKind]:
+    """Every gate kind from the ``pytest_fixgate_gate_kinds`` hook, built-in ones first."""
+    found: list[GateKind] = []
+    for result in reversed(config.hook.pytest_fixgate_gate_kinds()):
+        found.extend(result or ())
+    try:
+        kinds_by_section(found)
+    except ValueError as exc:
+        raise pytest.UsageError(f"fixgate: {exc}") from None
+    return found
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -127,12 +149,14 @@ def pytest_configure(config: pytest.Config) -> None:
     if not env_name:
         return
     try:
+        kinds = registered_kinds(config)
         path = find_config(config.getoption("gate_config"), config.rootpath)
-        env = select_env(load_config(path), env_name)
+        env = select_env(load_config(path, kinds), env_name)
     except ConfigError as exc:
         raise pytest.UsageError(f"fixgate: {exc}") from None
     run = GateRun(
         env=env,
+        kinds=tuple(kinds),
         config_path=path,
         redactor=Redactor.from_env(env.secret_env_names()),
         advisory=bool(config.getoption("gate_advisory")),
@@ -145,6 +169,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
     reporter = GateReporter.for_config(config, run)
     config.pluginmanager.register(reporter, GateReporter.PLUGIN_NAME)
+
+
+def current_gate_run(config: pytest.Config) -> GateRun | None:
+    """The gate run of this pytest session (``--gate=ENV``), or ``None`` in a plain run.
+    The public way for the gate suite and plugins to reach the run's state."""
+    return config.stash.get(RUN_KEY, None)
 
 
 def _fewer_gc_passes(config: pytest.Config) -> None:

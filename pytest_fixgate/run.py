@@ -15,6 +15,7 @@ from pathlib import Path
 from pytest_fixgate import timing
 from pytest_fixgate.config.schema import EnvConfig
 from pytest_fixgate.decision import Decision, DecisionKind, decide
+from pytest_fixgate.kinds import GateKind
 from pytest_fixgate.outcomes.model import GateInfo, GateResult
 from pytest_fixgate.redaction import Redactor
 
@@ -74,6 +75,7 @@ class GateRun:
     decision: Decision | None = None
     reports: ReportPaths | None = None
     commit: str = ""
+    kinds: tuple[GateKind, ...] = ()
 
     def add(self, result: GateResult) -> None:
         # A later phase (teardown) may only make a result worse, never better.

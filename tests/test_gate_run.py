@@ -222,6 +222,7 @@ path = "/api/health/redis"
 expect_json = { redis = "connected" }
 [[env.staging.health]]
 path = "/api/health"
+expect_json = { status = "ok" }
 [env.staging.gates."health./api/health/redis"]
 required = false
 """,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 __all__ = ["format_duration", "parse_duration"]
@@ -20,8 +21,8 @@ def parse_duration(value: object) -> float:
         seconds = float(match.group(1)) * _SCALE[match.group(2)]
     else:
         raise ValueError('a duration such as "5m", "30s" or a number of seconds')
-    if seconds <= 0:
-        raise ValueError("a positive duration")
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError("a positive, finite duration")
     return seconds
 
 

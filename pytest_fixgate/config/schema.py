@@ -1,4 +1,9 @@
-"""The validated config: frozen dataclasses that gates read, never raw TOML."""
+"""The validated config: frozen dataclasses that gates read, never raw TOML.
+
+An environment holds its own keys (target, secrets by variable name, timeout)
+and one parsed section per gate kind, by the kind's section name
+(:mod:`pytest_fixgate.kinds`): ``env.section("load")``, or ``env.load``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_fixgate.config.thresholds import Threshold
+from pytest_fixgate.config.health import HealthCheck
+from pytest_fixgate.config.load import LoadConfig
+from pytest_fixgate.config.sentry import SentryConfig
 
 __all__ = [
     "EnvConfig",
@@ -20,67 +27,17 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class HealthCheck:
-    """One health endpoint and what it must answer."""
-
-    path: str
-    expect_status: int = 200
-    # A nested subset: a table matches an object, keys not named are ignored.
-    expect_json: Mapping[str, Any] | None = None
-    timeout_s: float = 5.0
-    send_token: bool = True
-
-    @property
-    def gate_id(self) -> str:
-        return f"health.{self.path}"
-
-
-@dataclass(frozen=True)
-class LoadConfig:
-    """A Locust load run and the thresholds its figures must meet."""
-
-    locustfile: Path
-    users: int = 20
-    spawn_rate: float = 5.0
-    duration_s: float = 300.0
-    thresholds: tuple[Threshold, ...] = ()
-    # Per endpoint (Locust's request name, e.g. "/api/health/ready").
-    endpoint_thresholds: Mapping[str, tuple[Threshold, ...]] = field(default_factory=dict)
-    warn: tuple[Threshold, ...] = ()
-    window_s: float | None = None
-    # Requests in the first seconds (connection set-up, the spawn burst) are not judged.
-    warmup_s: float = 0.0
-    min_samples: int = 100
-    request_timeout_s: float = 10.0
-    workers: int = 0
-    # Locust user class weights, by class name (Locust's --config-users).
-    weights: Mapping[str, int] = field(default_factory=dict)
-    # More Locust command-line options, e.g. a locustfile's own ("--ready-wait-min-s=0.55").
-    locust_args: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class SentryConfig:
-    """Where to read the error rate from Sentry; the org, project and token come from
-    environment variables (their names here, never their values)."""
-
-    base_url: str = "https://sentry.io"
-    org_env: str = "SENTRY_ORG"
-    project_env: str = "SENTRY_PROJECT"  # a project slug or numeric id
-    token_env: str = "SENTRY_AUTH_TOKEN"
-    thresholds: tuple[Threshold, ...] = ()  # default: error_rate < 1%
-    period_s: float = 300.0  # the trailing window asked for (Sentry's statsPeriod)
-    environment: str | None = None  # Sentry environment; None: the gate env's name
-    min_samples: int = 100
-    timeout_s: float = 10.0
-
-
-@dataclass(frozen=True)
 class GateOverride:
     """Per-gate settings from ``[env.X.gates."<gate id>"]``."""
 
     required: bool | None = None
     severity: str | None = None
+
+
+#: The environment's own keys, as ``needs=`` in a gate marker may name them.
+ENV_KEYS = frozenset(
+    {"base_url", "token_env", "token_header", "mongodb_uri_env", "redis_url_env", "timeout_s"}
+)
 
 
 @dataclass(frozen=True)
@@ -94,17 +51,34 @@ class EnvConfig:
     mongodb_uri_env: str | None = None
     redis_url_env: str | None = None
     timeout_s: float = 5.0
-    health: tuple[HealthCheck, ...] = ()
-    load: LoadConfig | None = None
-    sentry: SentryConfig | None = None
+    # Parsed sections by gate-kind section name; a kind whose table is absent maps to None.
+    sections: Mapping[str, Any] = field(default_factory=dict)
     gates: Mapping[str, GateOverride] = field(default_factory=dict)
+    # Computed by the loader from every kind: what redaction covers, what must have run.
+    secret_envs: tuple[str, ...] = ()
+    implied_gates: tuple[str, ...] = ()
+
+    def section(self, name: str) -> Any:
+        """The parsed ``[env.X.<name>]`` section, or ``None`` when not configured."""
+        if name not in self.sections:
+            raise KeyError(f"no gate kind has the section {name!r}")
+        return self.sections[name]
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called when normal lookup fails: sections read as attributes (env.load).
+        sections = self.__dict__.get("sections", {})
+        if name in sections:
+            return sections[name]
+        raise AttributeError(f"EnvConfig has no key or gate-kind section {name!r}")
+
+    def knows(self, key: str) -> bool:
+        """Whether ``key`` is an environment key or a registered section (marker ``needs``)."""
+        return key in ENV_KEYS or key in self.sections
 
     def secret_env_names(self) -> tuple[str, ...]:
         """Every env var whose value is a secret, for redaction."""
-        names = [self.token_env, self.mongodb_uri_env, self.redis_url_env]
-        if self.sentry is not None:
-            names.append(self.sentry.token_env)  # org and project are not secrets
-        return tuple(n for n in names if n)
+        names = [self.token_env, self.mongodb_uri_env, self.redis_url_env, *self.secret_envs]
+        return tuple(dict.fromkeys(n for n in names if n))
 
 
 @dataclass(frozen=True)

@@ -145,8 +145,8 @@ class Threshold:
 
     def holds(self, measured: object) -> bool:
         """Whether ``measured`` (in the canonical unit) satisfies the threshold."""
-        if isinstance(measured, float) and math.isnan(measured):
-            return False
+        if measured is None or (isinstance(measured, float) and math.isnan(measured)):
+            return False  # nothing measured never satisfies a gate, whatever the operator
         # JSON true is not 1: a boolean only ever matches a boolean.
         if isinstance(measured, bool) != isinstance(self.value, bool):
             return False

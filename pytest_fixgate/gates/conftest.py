@@ -1,33 +1,23 @@
-"""The gate suite's wiring: parametrize gates from the selected environment."""
+"""The gate suite's wiring: parametrize gates from the selected environment, for every
+registered gate kind (built-in or a plugin's) through the fixtures it declares."""
 
 from __future__ import annotations
 
 import pytest
 
-from pytest_fixgate.load_session import load_checks
-from pytest_fixgate.plugin import RUN_KEY
+from pytest_fixgate.plugin import current_gate_run
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    run = metafunc.config.stash.get(RUN_KEY, None)
-    env = run.env if run is not None else None
-    if "health_check" in metafunc.fixturenames:
-        checks = env.health if env is not None else ()
-        _parametrize(metafunc, "health_check", list(checks), [c.path for c in checks])
-    if "load_check" in metafunc.fixturenames:
-        loads = load_checks(env.load) if env is not None and env.load is not None else []
-        _parametrize(metafunc, "load_check", loads, [c.id for c in loads])
-    if "sentry_threshold" in metafunc.fixturenames:
-        sentry = env.sentry if env is not None else None
-        thresholds = list(sentry.thresholds) if sentry is not None else []
-        _parametrize(metafunc, "sentry_threshold", thresholds, [t.key for t in thresholds])
-
-
-def _parametrize(
-    metafunc: pytest.Metafunc, name: str, values: list[object], ids: list[str]
-) -> None:
-    if values:
-        metafunc.parametrize(name, values, ids=ids)
-    else:
-        # Keep one item, so the report lists the gate as not configured.
-        metafunc.parametrize(name, [None], ids=["none"])
+    run = current_gate_run(metafunc.config)
+    for kind in run.kinds if run is not None else ():
+        for fixture, params in kind.params.items():
+            if fixture not in metafunc.fixturenames:
+                continue
+            section = run.env.section(kind.section) if kind.section else None
+            pairs = list(params(section, run.env)) if section is not None else []
+            if pairs:
+                metafunc.parametrize(fixture, [v for _, v in pairs], ids=[i for i, _ in pairs])
+            else:
+                # Keep one item, so the report lists the gate as not configured.
+                metafunc.parametrize(fixture, [None], ids=["none"])

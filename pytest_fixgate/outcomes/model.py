@@ -10,9 +10,9 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["SEVERITIES", "Evidence", "Finding", "GateInfo", "GateResult", "Outcome"]
+from pytest_fixgate.severity import SEVERITIES
 
-SEVERITIES = ("critical", "major", "minor")
+__all__ = ["SEVERITIES", "Evidence", "Finding", "GateInfo", "GateResult", "Outcome"]
 
 
 class Outcome(enum.Enum):
