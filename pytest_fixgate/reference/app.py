@@ -15,6 +15,7 @@ Flag Rollback", over MongoDB and Redis::
     GET   /api/work-orders       ?organizationId=..&status=..  -> {"items", "count"}
     GET   /__fixgate/faults      the current :class:`Faults`
     PUT   /__fixgate/faults      replace them (omitted fields go back to their default)
+    GET   /__fixgate/requests    {"admin_flags": {"GET": n, ...}}: flag-route requests by method
 
 ``fixzit``: the real application behind the runbook, as it has drifted from
 it (``fixzit-contract.md``). MongoDB only: no Redis client, no Redis route,
@@ -448,6 +449,8 @@ class Service:
         )
         self.started = clock()
         self._clock = clock
+        # Requests to the admin flag routes by method: tests prove a gate only read them.
+        self.admin_flag_methods: collections.Counter[str] = collections.Counter()
 
     def uptime_s(self) -> float:
         """Seconds since the service started (the application's ``process.uptime()``)."""
@@ -536,6 +539,7 @@ def _db_unavailable() -> Response:
 
 async def admin_features(request: Request) -> Response:
     svc = _service(request)
+    svc.admin_flag_methods[request.method] += 1
     if (denied := svc.admin_denied(request)) is not None:
         return denied
     if request.method == "PATCH":
@@ -715,6 +719,7 @@ async def fixzit_health_database(request: Request) -> Response:
 
 async def fixzit_feature_flags(request: Request) -> Response:
     svc = _service(request)
+    svc.admin_flag_methods[request.method] += 1
     if (denied := svc.admin_denied(request)) is not None:
         return denied
     if request.method == "PUT":
@@ -798,6 +803,10 @@ async def fault_switches(request: Request) -> Response:
     return JSONResponse(state.faults.as_dict())
 
 
+async def request_counts(request: Request) -> Response:
+    return JSONResponse({"admin_flags": dict(_service(request).admin_flag_methods)})
+
+
 # --- assembly ---------------------------------------------------------------
 
 
@@ -821,6 +830,7 @@ def create_app(
             Route("/api/admin/feature-flags", fixzit_feature_flags, methods=["GET", "PUT"]),
             Route("/api/work-orders", fixzit_work_orders),
             Route("/__fixgate/faults", fault_switches, methods=["GET", "PUT"]),
+            Route("/__fixgate/requests", request_counts),
         ]
     else:
         routes = [
@@ -831,6 +841,7 @@ def create_app(
             Route("/api/admin/features", admin_features, methods=["GET", "PATCH"]),
             Route("/api/work-orders", work_orders),
             Route("/__fixgate/faults", fault_switches, methods=["GET", "PUT"]),
+            Route("/__fixgate/requests", request_counts),
         ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.service = service
