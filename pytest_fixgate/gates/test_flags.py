@@ -1,0 +1,64 @@
+"""Runbook, "Promotion checklist": feature flags match the intended rollout
+(``lib/feature-flags.ts`` + env overrides). The live flags are read (GET only,
+never PUT or PATCH), the ``FEATURE_*`` overrides applied the way the application
+applies them, and the result compared with [env.X.flags].intended."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from pytest_fixgate.measurements.flags import (
+    FlagsRateLimited,
+    LiveFlags,
+    Override,
+    flags_request,
+    read_live_flags,
+    read_overrides,
+)
+from pytest_fixgate.outcomes.flags import judge_flags_overrides, judge_flags_rollout
+
+Reading = tuple[LiveFlags | FlagsRateLimited, list[Override]]
+
+
+@pytest.fixture(scope="module")
+def flags_reading(gate_env, gate_redactor) -> Callable[[], Reading]:
+    """One GET and one read of the override sources for both flag gates; an error
+    raises again in each gate, so each ends in ERROR."""
+    cache: list[Reading] = []
+
+    def read() -> Reading:
+        if not cache:
+            config = gate_env.section("flags")
+            # Overrides first: their values join the redaction before any answer is shown.
+            overrides = read_overrides(config, gate_redactor)
+            request = flags_request(config, gate_env.base_url)
+            live = read_live_flags(
+                request, gate_redactor, key=f"env.{gate_env.name}.flags.token_env"
+            )
+            cache.append((live, overrides))
+        return cache[0]
+
+    return read
+
+
+@pytest.mark.gate(
+    id="flags.{flags_check}",
+    title="Feature flags match the intended rollout",
+    severity="critical",
+    needs="flags",
+)
+def test_flags(gate, gate_env, flags_reading, flags_check):
+    config = gate_env.section("flags")
+    request = flags_request(config, gate_env.base_url)
+    sources = ", ".join(config.env_sources) or "none"
+    method = (
+        f"{request.description}; {config.override_prefix}* overrides from {sources} "
+        f"(name: {config.override_case}-case, '_' -> '{config.override_separator}'; "
+        f"on when the value is {' or '.join(config.override_true)}, any case)"
+    )
+    gate.measuring(method)
+    live, overrides = flags_reading()
+    judge = judge_flags_rollout if flags_check == "rollout" else judge_flags_overrides
+    gate.record(judge(config, live, overrides, method))

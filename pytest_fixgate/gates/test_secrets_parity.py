@@ -1,0 +1,40 @@
+"""Runbook, "Promotion checklist": secrets parity verified (``guard:prod-env``,
+``check:env``). Environments are compared by variable name and by salted
+fingerprints of values, never by the values; one gate per check of
+[env.X.secrets]."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from pytest_fixgate.measurements.secrets_parity import SecretsReading, read_secrets
+from pytest_fixgate.outcomes.secrets_parity import CHECK_RULES, judge_secrets_check
+
+
+@pytest.fixture(scope="module")
+def secrets_reading(gate_env, gate_redactor) -> Callable[[], SecretsReading]:
+    """Every source read once for all the checks (one salt for the run's comparisons);
+    a missing file or a bad line raises again in each gate, so each ends in ERROR."""
+    cache: list[SecretsReading] = []
+
+    def read() -> SecretsReading:
+        if not cache:
+            cache.append(read_secrets(gate_env.section("secrets"), gate_redactor))
+        return cache[0]
+
+    return read
+
+
+@pytest.mark.gate(
+    id="secrets.{secrets_check}",
+    title="Secrets parity across environments",
+    severity="critical",
+    needs="secrets",
+)
+def test_secrets_check(gate, gate_env, secrets_reading, secrets_check):
+    config = gate_env.section("secrets")
+    sources = ", ".join(f"{env} from {spec}" for env, spec in config.sources.items())
+    gate.measuring(f"names read from {sources}", threshold=CHECK_RULES[secrets_check])
+    gate.record(judge_secrets_check(secrets_check, secrets_reading()))

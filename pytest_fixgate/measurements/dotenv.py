@@ -1,0 +1,164 @@
+"""Reading environment sources: dotenv files (what ``vercel env pull`` writes) or this
+job's own environment (``"process:"``).
+
+The grammar accepted, one assignment per line::
+
+    # a comment                     blank lines and comments are skipped
+    NAME=value                      unquoted: trailing spaces and " # comment" dropped
+    export NAME=value               the shell's export prefix is allowed
+    NAME="va\\"lue\\n"                double quotes: \\n \\r \\t \\" \\\\ escapes; may span lines
+    NAME='value'                    single quotes: literal, may span lines
+
+Anything else (no ``=``, a name that is not ``[A-Za-z_][A-Za-z0-9_.-]*``, an
+unterminated quote, text after a closing quote) is a :class:`DotenvError`
+naming the file and the line number, never the line: it may hold a secret.
+A name defined twice keeps its last value, as dotenv loaders do.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from pytest_fixgate.errors import ProbeError
+
+__all__ = [
+    "PROCESS_SOURCE",
+    "DotenvError",
+    "EnvSource",
+    "SourceMissing",
+    "parse_dotenv",
+    "read_dotenv",
+    "read_source",
+]
+
+#: The source spelling for "this job's own environment variables".
+PROCESS_SOURCE = "process:"
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
+_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\", "$": "$"}
+
+
+class DotenvError(ProbeError):
+    """A dotenv line that cannot be parsed; the message names file and line, not content."""
+
+
+class SourceMissing(ProbeError):
+    """A dotenv file the config names does not exist or cannot be read."""
+
+
+@dataclass(frozen=True)
+class EnvSource:
+    """What one source defines: names and values (values are secrets: never print them)."""
+
+    label: str  # the file as configured, or "process:"
+    values: Mapping[str, str]
+
+    def __repr__(self) -> str:  # values stay out of any traceback or log
+        return f"EnvSource({self.label!r}, {len(self.values)} names)"
+
+
+def _bad(label: str, line: int, why: str) -> DotenvError:
+    return DotenvError(f"{label}: line {line}: cannot parse ({why}; the line is not shown)")
+
+
+def _strip_comment(raw: str) -> str:
+    # An unquoted value ends at " #" (a comment), as in shells and dotenv loaders.
+    cut = re.search(r"\s#", raw)
+    return (raw[: cut.start()] if cut else raw).strip()
+
+
+def parse_dotenv(text: str, *, label: str) -> dict[str, str]:
+    """The names and values ``text`` defines; ``label`` names the file in errors."""
+    out: dict[str, str] = {}
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        number = i + 1
+        line = lines[i].lstrip("\ufeff") if i == 0 else lines[i]
+        i += 1
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if stripped.startswith("export ") or stripped.startswith("export\t"):
+            stripped = stripped[len("export") :].lstrip()
+        name, eq, rest = stripped.partition("=")
+        name = name.strip()
+        if not eq:
+            raise _bad(label, number, "expected NAME=value")
+        if not _NAME.fullmatch(name):
+            raise _bad(label, number, "the name is not a variable name")
+        rest = rest.lstrip()
+        if rest[:1] in ('"', "'"):
+            quote = rest[0]
+            body = rest[1:]
+            value, after, consumed = _quoted(body, quote, lines, i)
+            if value is None:
+                raise _bad(label, number, f"unterminated {quote} quote")
+            i += consumed
+            if after.strip() and not after.strip().startswith("#"):
+                raise _bad(label, number, "text after the closing quote")
+            out[name] = value
+        else:
+            out[name] = _strip_comment(rest)
+    return out
+
+
+def _quoted(
+    body: str, quote: str, lines: list[str], next_index: int
+) -> tuple[str | None, str, int]:
+    """Read a quoted value that may continue on following lines.
+
+    Returns (value or None if unterminated, text after the closing quote, lines consumed)."""
+    chunks: list[str] = []
+    consumed = 0
+    text = body
+    while True:
+        j = 0
+        while j < len(text):
+            ch = text[j]
+            if quote == '"' and ch == "\\" and j + 1 < len(text):
+                nxt = text[j + 1]
+                chunks.append(_ESCAPES.get(nxt, "\\" + nxt))
+                j += 2
+                continue
+            if ch == quote:
+                return "".join(chunks), text[j + 1 :], consumed
+            chunks.append(ch)
+            j += 1
+        if next_index + consumed >= len(lines):
+            return None, "", consumed
+        chunks.append("\n")
+        text = lines[next_index + consumed]
+        consumed += 1
+
+
+def read_dotenv(path: Path, *, label: str | None = None) -> dict[str, str]:
+    """Parse the dotenv file at ``path``; a missing or unreadable file is :class:`SourceMissing`."""
+    shown = label or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SourceMissing(f"{shown}: no such file ({path})") from None
+    except UnicodeDecodeError:
+        raise DotenvError(f"{shown}: not UTF-8 text (the content is not shown)") from None
+    except OSError as exc:
+        raise SourceMissing(
+            f"{shown}: cannot read ({exc.strerror or type(exc).__name__})"
+        ) from None
+    return parse_dotenv(text, label=shown)
+
+
+def read_source(spec: str, base_dir: Path, environ: Mapping[str, str] | None = None) -> EnvSource:
+    """One configured source: ``"process:"`` (this job's environment) or a dotenv file,
+    relative to ``base_dir`` (the config file's folder)."""
+    if spec == PROCESS_SOURCE:
+        env = os.environ if environ is None else environ
+        return EnvSource(spec, dict(env))
+    path = Path(spec)
+    if not path.is_absolute():
+        path = base_dir / path
+    return EnvSource(spec, read_dotenv(path, label=spec))
