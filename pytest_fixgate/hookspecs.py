@@ -21,8 +21,16 @@ if TYPE_CHECKING:
     from pytest_fixgate.decision import Decision
     from pytest_fixgate.kinds import GateKind
     from pytest_fixgate.outcomes.model import GateResult
+    from pytest_fixgate.watch.engine import Alert
+    from pytest_fixgate.watch.sources import WatchSourceKind
 
-__all__ = ["pytest_fixgate_decision", "pytest_fixgate_gate_kinds", "pytest_fixgate_gate_result"]
+__all__ = [
+    "pytest_fixgate_alert",
+    "pytest_fixgate_decision",
+    "pytest_fixgate_gate_kinds",
+    "pytest_fixgate_gate_result",
+    "pytest_fixgate_watch_sources",
+]
 
 
 @pytest.hookspec
@@ -54,4 +62,25 @@ def pytest_fixgate_decision(
         blocking gate ids.
     :param verdict: the JSON verdict, as written to ``<env>-<stamp>.json``.
     :param config: the pytest config.
+    """
+
+
+@pytest.hookspec
+def pytest_fixgate_alert(alert: Alert, config: pytest.Config) -> None:
+    """Called the moment a watch rule fires (``pytest --gate=ENV --watch=30m``), in the
+    process running the watch (under xdist, the worker that runs it).
+
+    :param alert: the rule id, severity (SEV-1..SEV-4), the time into the watch
+        (``t``, seconds), the measured value and the condition. ``alert.rollback``
+        is true for SEV-1/SEV-2: the watch ends and the decision is ROLLBACK.
+    :param config: the pytest config.
+    """
+
+
+@pytest.hookspec
+def pytest_fixgate_watch_sources() -> list[WatchSourceKind]:
+    """Return watch sample sources this plugin adds (see :mod:`pytest_fixgate.watch.sources`).
+
+    A rule names one with ``source = "<name>"``; its table is
+    ``[env.X.watch.sources.<name>]``. Results of all implementations are joined.
     """

@@ -102,10 +102,50 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="run Locust distributed: one master and N local worker processes",
     )
+    _add_watch_options(group)
+
+
+def _watch_duration(value: str) -> float:
+    from pytest_fixgate.config.durations import parse_duration
+
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{value!r}: expected {exc}") from None
+
+
+def _add_watch_options(group: Any) -> None:
+    group.addoption(
+        "--watch",
+        metavar="DURATION",
+        type=_watch_duration,
+        default=None,
+        help="with --gate=ENV: run the post-promotion watch for DURATION (e.g. 30m) instead "
+        "of the gate suite: PROMOTE (0), HOLD (1) or ROLLBACK (10)",
+    )
+    group.addoption(
+        "--watch-resume",
+        metavar="FILE",
+        type=Path,
+        default=None,
+        help="continue an interrupted watch from its samples file (.samples.jsonl); the "
+        "time already watched counts",
+    )
+    group.addoption(
+        "--watch-replay",
+        metavar="FILE",
+        type=Path,
+        default=None,
+        help="re-evaluate a recorded watch (.samples.jsonl) with the current rules; "
+        "samples nothing (what `fixgate replay` runs)",
+    )
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(hookspecs)
+    from pytest_fixgate.watch import plugin as watch_plugin
+
+    pluginmanager.register(watch_plugin, "fixgate-watch")
     from pytest_fixgate import builtin_kinds
 
     pluginmanager.register(builtin_kinds, "fixgate-builtin-kinds")

@@ -87,7 +87,10 @@ class GateRun:
         """Decide. ``incomplete`` says why the run did not finish (interrupted, collection
         errors): then it is a HOLD whatever the gates that did run say."""
         self.finished = timing.utcnow()
-        decision = decide(self.ordered_results())
+        results = self.ordered_results()
+        # A watch gate names the SEV-1/SEV-2 alerts that fired: they make a ROLLBACK.
+        alerts = [a for r in results for a in r.evidence.details.get("rollback_alerts", ())]
+        decision = decide(results, rollback_alerts=alerts)
         if incomplete is not None and decision.kind is not DecisionKind.ROLLBACK:
             decision = Decision(
                 DecisionKind.HOLD, f"the gate run did not finish: {incomplete}", decision.blocking

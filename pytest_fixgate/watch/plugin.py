@@ -1,0 +1,178 @@
+"""pytest glue of the watch: ``--watch``, ``--watch-resume``, ``--watch-replay``.
+
+With one of them (and ``--gate=ENV``) the gate run is the watch alone: the
+``watch`` gate (``gates/test_watch.py``) is the one gate the run implies,
+every other gate is deselected. Without them the watch gate is deselected,
+so a plain gate run never waits 30 minutes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_fixgate.errors import ConfigError
+
+__all__ = ["WATCH_GATE_ID", "WatchGate"]
+
+WATCH_GATE_ID = "watch"
+
+
+@dataclass(frozen=True)
+class _Mode:
+    duration_s: float | None
+    resume: Path | None
+    replay: Path | None
+
+
+_MODE_KEY = pytest.StashKey[_Mode]()
+
+
+def _mode(config: pytest.Config) -> _Mode | None:
+    return config.stash.get(_MODE_KEY, None)
+
+
+@pytest.hookimpl(trylast=True)  # after the main plugin built the gate run
+def pytest_configure(config: pytest.Config) -> None:
+    duration = config.getoption("watch", None)
+    resume = config.getoption("watch_resume", None)
+    replay = config.getoption("watch_replay", None)
+    if duration is None and resume is None and replay is None:
+        return
+    if not config.getoption("gate", None):
+        raise pytest.UsageError(
+            "fixgate: --watch, --watch-resume and --watch-replay need --gate=ENV"
+        )
+    if resume is not None and replay is not None:
+        raise pytest.UsageError("fixgate: --watch-resume and --watch-replay exclude each other")
+    for option, path in (("--watch-resume", resume), ("--watch-replay", replay)):
+        if path is None:
+            continue
+        from pytest_fixgate.watch.samples import read_header
+
+        try:
+            header = read_header(path)
+        except (OSError, ValueError) as exc:
+            raise pytest.UsageError(f"fixgate: {option} {path}: {exc}") from None
+        if header.get("env") != config.getoption("gate"):
+            raise pytest.UsageError(
+                f"fixgate: {option} {path}: recorded for env {header.get('env')!r}, "
+                f"not {config.getoption('gate')!r}"
+            )
+    config.stash[_MODE_KEY] = _Mode(duration, resume, replay)
+    from pytest_fixgate.plugin import current_gate_run
+
+    run = current_gate_run(config)
+    if run is not None:
+        # The watch alone: its gate is the one the run must have a result for.
+        run.env = dataclasses.replace(run.env, implied_gates=(WATCH_GATE_ID,))
+
+
+def _is_watch(item: pytest.Item) -> bool:
+    mark = item.get_closest_marker("gate")
+    return mark is not None and mark.kwargs.get("id") == WATCH_GATE_ID
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    watching = _mode(config) is not None
+    keep = [i for i in items if _is_watch(i) == watching]
+    if len(keep) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep
+
+
+class WatchGate:
+    """The ``gate_watch`` fixture: everything the watch gate test needs, built from
+    the config and the command line."""
+
+    def __init__(self, config: pytest.Config, mode: _Mode) -> None:
+        from pytest_fixgate.plugin import current_gate_run
+        from pytest_fixgate.watch.rules import default_watch, with_duration
+        from pytest_fixgate.watch.samples import read_header
+
+        run = current_gate_run(config)
+        if run is None:
+            pytest.skip("a gate: run it with --gate=ENV")
+        self.config = config
+        self.run = run
+        self.mode = mode
+        cfg = run.env.section("watch")
+        if cfg is None:
+            raw = {
+                "mongodb_uri_env": run.env.mongodb_uri_env,
+                "redis_url_env": run.env.redis_url_env,
+            }
+            if run.env.section("sentry") is not None:
+                raw["sentry"] = {}
+            cfg = default_watch(raw)
+        recorded = mode.replay or mode.resume
+        if recorded is not None:
+            header = read_header(recorded)
+            # The recording's own schedule, unless --watch says otherwise.
+            cfg = dataclasses.replace(cfg, interval_s=float(header["interval_s"]))
+            cfg = with_duration(cfg, float(header["duration_s"]))
+        if mode.duration_s is not None:
+            cfg = with_duration(cfg, mode.duration_s)
+        if cfg.interval_s > cfg.duration_s:
+            raise ConfigError(
+                f"the watch interval ({cfg.interval_s:g} s) is longer than its duration "
+                f"({cfg.duration_s:g} s)"
+            )
+        self.cfg = cfg
+
+    def run_watch(self) -> Any:
+        from pytest_fixgate.watch.live import LiveLine
+        from pytest_fixgate.watch.session import WatchRequest, run_watch
+
+        run = self.run
+        plugins: dict[str, Any] = {}
+        for found in self.config.hook.pytest_fixgate_watch_sources():
+            for kind in found or ():
+                plugins[kind.name] = kind
+        folder = self.config.invocation_params.dir / self.config.getoption("gate_report_dir")
+        request = WatchRequest(
+            env=run.env,
+            cfg=self.cfg,
+            redactor=run.redactor,
+            report_dir=folder,
+            started=run.started,
+            resume=self.mode.resume,
+            replay=self.mode.replay,
+            plugin_sources=plugins,
+        )
+        with self._terminal() as stream:
+            line = LiveLine(run.env.name, self.cfg.duration_s, stream)
+            try:
+                return run_watch(
+                    request,
+                    on_tick=line,
+                    on_alert=lambda alert: self.config.hook.pytest_fixgate_alert(
+                        alert=alert, config=self.config
+                    ),
+                )
+            finally:
+                line.close()
+
+    @contextlib.contextmanager
+    def _terminal(self) -> Iterator[Any]:
+        # Past pytest's capture, to the real stderr (under xdist, the worker's, which
+        # is the controller's terminal).
+        capman = self.config.pluginmanager.get_plugin("capturemanager")
+        with capman.global_and_fixture_disabled() if capman else contextlib.nullcontext():
+            yield sys.stderr
+
+
+@pytest.fixture
+def gate_watch(request: pytest.FixtureRequest) -> WatchGate:
+    """The watch of ``--gate=ENV --watch=DURATION`` (or a resume / replay of one)."""
+    mode = _mode(request.config)
+    if mode is None:
+        pytest.skip("the watch runs with --watch=DURATION")
+    return WatchGate(request.config, mode)
