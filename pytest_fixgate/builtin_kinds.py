@@ -15,6 +15,7 @@ BUILTIN_KIND_MODULES: tuple[str, ...] = (
     "pytest_fixgate.config.health",
     "pytest_fixgate.config.dependencies",
     "pytest_fixgate.config.load",
+    "pytest_fixgate.config.baseline",
     "pytest_fixgate.config.sentry",
     "pytest_fixgate.config.secrets_parity",
     "pytest_fixgate.watch.rules",

@@ -28,6 +28,7 @@ from pytest_fixgate.kinds import GateKind, kinds_by_section
 from pytest_fixgate.load_session import SharedLoad
 from pytest_fixgate.outcomes.model import GateInfo, GateResult
 from pytest_fixgate.redaction import Redactor
+from pytest_fixgate.release.baseline import baseline_file_arg
 from pytest_fixgate.run import NOT_CONFIGURED_PROPERTY, RESULT_PROPERTY, GateRun, NotConfigured
 
 __all__ = [
@@ -101,6 +102,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=_non_negative_int,
         default=None,
         help="run Locust distributed: one master and N local worker processes",
+    )
+    group.addoption(
+        "--gate-baseline",
+        metavar="FILE",
+        type=baseline_file_arg,
+        default=None,
+        help="compare with this PROMOTE verdict instead of the last promoted release "
+        "found in the report folder or the release tags' notes",
     )
     _add_watch_options(group)
 

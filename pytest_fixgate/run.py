@@ -75,6 +75,8 @@ class GateRun:
     decision: Decision | None = None
     reports: ReportPaths | None = None
     commit: str = ""
+    # The comparison with the last promoted release (release/baseline.py).
+    baseline: dict[str, object] | None = None
     kinds: tuple[GateKind, ...] = ()
 
     def add(self, result: GateResult) -> None:

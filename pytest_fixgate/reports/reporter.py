@@ -116,6 +116,7 @@ class GateReporter:
             incomplete = f"gates that could not be collected: {', '.join(self.collect_errors)}"
         elif session.shouldstop or session.exitstatus in _KEEP_EXIT:
             incomplete = f"stopped early ({session.shouldstop or 'interrupted'})"
+        self._compare_with_baseline()
         decision = self.run.finish(incomplete)
         self.verdict = build_verdict(self.run)
         xml = self._junit()
@@ -134,6 +135,17 @@ class GateReporter:
             self.write_error = f"cannot write reports: {exc.strerror} ({exc.filename})"
         self.config.hook.pytest_fixgate_decision(
             decision=decision, verdict=self.verdict, config=self.config
+        )
+
+    def _compare_with_baseline(self) -> None:
+        # Issue 11: regressions against the last promoted release, before deciding.
+        from pytest_fixgate.release.baseline import apply_baseline
+
+        apply_baseline(
+            self.run,
+            pinned=self.config.getoption("gate_baseline", None),
+            report_dir=self.paths.json.parent,
+            repo=self.config.invocation_params.dir,
         )
 
     @pytest.hookimpl(trylast=True, specname="pytest_sessionfinish")
@@ -157,6 +169,8 @@ class GateReporter:
         tr.write_sep("=", "fixgate", **{colour: True, "bold": True})
         for entry in self.run.not_configured.values():
             tr.write_line(f"not configured: {entry.info.id} ({entry.missing} is not set)")
+        if (self.run.baseline or {}).get("configured"):
+            tr.write_line(f"fixgate baseline: {self.run.baseline['reason']}")  # type: ignore[index]
         tr.write_line(
             f"fixgate: {decision.kind.value} ({decision.reason}){advisory}",
             **{colour: True, "bold": True},

@@ -45,6 +45,7 @@ def build_verdict(run: GateRun) -> dict[str, Any]:
         "counts": {o.value: counts.get(o.value, 0) for o in Outcome},
         "gates": [r.as_dict() for r in results],
         "not_configured": [n.as_dict() for n in run.not_configured.values()],
+        "baseline": run.baseline,
         "reports": {name: str(getattr(run.reports, name)) for name in ("html", "json", "junit")}
         if run.reports
         else {},
