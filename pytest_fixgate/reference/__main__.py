@@ -136,7 +136,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     # Heavy imports after parsing: a bad flag fails in milliseconds.
     import uvicorn
 
-    from .app import ServiceConfig, create_app, seed
+    from .app import ServiceConfig, create_app, seed, seed_queue
 
     config = ServiceConfig(
         mongodb_uri=mongodb_uri,
@@ -154,6 +154,10 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         app = create_app(config)
         if args.seed:
             seed(app.service.deps.db(), contract)
+            if contract == "runbook":
+                seed_queue(app.service.deps.redis())
+            # Seeding builds every index; a missing_index fault given at start-up applies now.
+            app.service.faults.set(faults)
     except Exception as exc:  # a bad URI or an unreachable server at start-up
         message = redactor.text(f"{type(exc).__name__}: {exc}")
         print(f"fixgate reference: cannot start: {message}", file=sys.stderr)

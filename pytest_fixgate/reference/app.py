@@ -136,6 +136,19 @@ WORK_ORDERS_LIMIT = 50
 RATE_WINDOW_S = 60.0
 RATE_KEYS_MAX = 10_000
 
+#: The index the ``missing_index`` fault drops, per contract: collection, keys, name.
+WORK_ORDER_STATUS_INDEX: dict[str, tuple[str, list[tuple[str, int]], str | None]] = {
+    "runbook": ("workOrders", [("organizationId", 1), ("status", 1)], None),
+    "fixzit": ("workorders", [("orgId", 1), ("status", 1)], "workorders_orgId_status"),
+}
+
+#: Migration files the seeded ``changelog`` records as applied (reference/migrations/).
+APPLIED_MIGRATIONS = ("001_create_work_order_indexes.py",)
+
+#: The Redis list seeded as the notifications queue, and its length.
+NOTIFICATIONS_QUEUE = "queue:notifications"
+NOTIFICATIONS_SEEDED = 3
+
 # Short driver timeouts: a probe must answer in milliseconds, or fail in under a second.
 MONGO_OPTIONS: dict[str, Any] = {
     "serverSelectionTimeoutMS": 500,
@@ -222,6 +235,8 @@ class Dependencies:
         self._dead_redis: redis.Redis | None = None
         self._mongo_down = False
         self._redis_down = False
+        self._contract = config.contract
+        self._index_dropped = False
         self._in_flight: dict[str, asyncio.Future[tuple[str, float | None]]] = {}
 
     def set_down(self, *, mongo: bool, redis: bool) -> None:
@@ -229,6 +244,21 @@ class Dependencies:
         self._redis_down = redis
         # A probe started before the switch must not answer for requests after it.
         self._in_flight.clear()
+
+    def set_index_dropped(self, dropped: bool) -> None:
+        """The ``missing_index`` fault: drop the work orders' organization+status index,
+        or put it back. A real change to the database, so the index gate sees it."""
+        if not dropped and not self._index_dropped:
+            return  # nothing to put back: no write on every fault reset
+        collection, keys, name = WORK_ORDER_STATUS_INDEX[self._contract]
+        coll = self._mongo[self._db_name][collection]
+        if dropped:
+            for spec in coll.list_indexes():
+                if list(spec["key"].items()) == keys:
+                    coll.drop_index(spec["name"])
+        else:
+            coll.create_index(keys, name=name)
+        self._index_dropped = dropped
 
     def _dead_port(self) -> int:
         if self._dead_socket is None:
@@ -355,6 +385,7 @@ class FaultState:
         self._windows: dict[tuple[str, str], collections.deque[float]] = {}
         self._since = self._clock()
         self._deps.set_down(mongo=faults.mongo_down, redis=faults.redis_down)
+        self._deps.set_index_dropped(faults.missing_index)
 
     def ready_flapped_down(self) -> bool:
         """Whether readiness is in the "503" half of its flap period."""
@@ -881,6 +912,7 @@ def seed(db: Database[dict[str, Any]], contract: str = "runbook") -> None:
     collections (``workorders`` with ``orgId``, ``feature_flags`` by ``id``),
     so both contracts can share one database.
     """
+    _seed_jobs_and_changelog(db)
     if contract == "fixzit":
         _seed_fixzit(db)
         return
@@ -894,6 +926,43 @@ def seed(db: Database[dict[str, Any]], contract: str = "runbook") -> None:
         db.featureFlags.update_one(
             {"feature": name}, {"$set": {"enabled": enabled, "updatedAt": now}}, upsert=True
         )
+
+
+def _seed_jobs_and_changelog(db: Database[dict[str, Any]]) -> None:
+    # What the data gates read: applied migrations (migrate-mongo's changelog), and the
+    # application's job queue (fixzit-contract.md: background_jobs with a status).
+    db.changelog.create_index("fileName", unique=True)
+    for n, name in enumerate(APPLIED_MIGRATIONS, 1):
+        applied = datetime(2026, 1, n, 8, 0, tzinfo=UTC)
+        db.changelog.update_one({"fileName": name}, {"$set": {"appliedAt": applied}}, upsert=True)
+    jobs = [
+        ("notification", "queued", 0),
+        ("notification", "queued", 0),
+        ("email", "queued", 1),
+        ("sms", "processing", 1),
+        ("email", "completed", 1),
+        ("sms", "failed", 3),
+    ]
+    for n, (kind, status, attempts) in enumerate(jobs, 1):
+        db.background_jobs.replace_one(
+            {"_id": ObjectId(f"65b000000000000000000{n:03d}")},
+            {
+                "type": kind,
+                "status": status,
+                "attempts": attempts,
+                "createdAt": datetime(2026, 1, 10, 9, n, tzinfo=UTC),
+            },
+            upsert=True,
+        )
+
+
+def seed_queue(client: redis.Redis) -> None:
+    """The notifications queue: a Redis list of :data:`NOTIFICATIONS_SEEDED` jobs."""
+    client.delete(NOTIFICATIONS_QUEUE)
+    client.rpush(
+        NOTIFICATIONS_QUEUE,
+        *(json.dumps({"job": n, "type": "notification"}) for n in range(NOTIFICATIONS_SEEDED)),
+    )
 
 
 def _seed_fixzit(db: Database[dict[str, Any]]) -> None:

@@ -24,6 +24,8 @@ Fields (all off by default)::
     rate_limit_per_min    per client IP and route, 60 s sliding window; 429 over it
     paths                 path prefixes the delay and error faults apply to
                           (empty: every /api/ route)
+    missing_index         the work orders' {organizationId: 1, status: 1} index is dropped
+                          (put back when switched off): the index gate's FAIL case
 
 Delays add up: ``latency_ms`` + a draw from ``latency_distribution`` +
 ``slow_ms`` when the request is one of the slow ones. "Exact fraction" means
@@ -258,6 +260,7 @@ _FIELDS: dict[str, tuple[Callable[[object, str], Any], str]] = {
     "wrong_json": (_flag, "health routes answer 200 with a wrong body"),
     "rate_limit_per_min": (_count, "requests per client IP and route per 60 s; 429 over it"),
     "paths": (_paths, "comma-separated path prefixes the delay and error faults apply to"),
+    "missing_index": (_flag, "drop the work orders' organizationId+status index (while on)"),
 }
 _CONVERTERS = {name: convert for name, (convert, _) in _FIELDS.items()}
 
@@ -285,6 +288,7 @@ class Faults:
     wrong_json: bool = False
     rate_limit_per_min: int = 0
     paths: tuple[str, ...] = ()
+    missing_index: bool = False
 
     def __post_init__(self) -> None:
         for f in fields(self):

@@ -1,0 +1,76 @@
+"""Queue depth: a Redis ``LLEN``, or a MongoDB ``countDocuments`` of a filtered collection.
+
+Both are reads; errors are translated by the Redis and MongoDB probes'
+translators into ProbeError (gate ERROR).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pytest_fixgate import timing
+from pytest_fixgate.errors import ProbeBadResponse
+from pytest_fixgate.measurements.mongo_client import mongo_database
+from pytest_fixgate.measurements.redis_probe import _translate as _redis_translate
+from pytest_fixgate.redaction import Redactor, mask_uri_password
+
+__all__ = ["QueueDepth", "mongo_queue_depth", "redis_queue_depth"]
+
+
+@dataclass(frozen=True)
+class QueueDepth:
+    """How many jobs wait, where it was read, and how long the read took."""
+
+    depth: int
+    source: str  # "LLEN queue:notifications on redis://127.0.0.1:6379/0"
+    elapsed_ms: float
+    collection_exists: bool = True
+
+
+def redis_queue_depth(url: str, key: str, *, timeout_s: float) -> QueueDepth:
+    """``LLEN key``; a key of another type is a bad response (WRONGTYPE), not a depth."""
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    target = mask_uri_password(url)
+    with _redis_translate(target, timeout_s, Redactor([url])):
+        client = redis.Redis.from_url(
+            url,
+            socket_timeout=timeout_s,
+            socket_connect_timeout=timeout_s,
+            retry=Retry(NoBackoff(), 0),
+        )
+        try:
+            started = timing.perf_counter()
+            depth = client.llen(key)
+            elapsed_ms = (timing.perf_counter() - started) * 1000
+        except redis.exceptions.ResponseError as exc:
+            raise ProbeBadResponse(
+                f"{target}: LLEN {key} failed ({str(exc).split(' ', 1)[0]}): not a list",
+                target=target,
+            ) from None
+        finally:
+            client.close()
+    return QueueDepth(int(depth), f"LLEN {key} on {target}", elapsed_ms)
+
+
+def mongo_queue_depth(
+    uri: str,
+    database: str | None,
+    collection: str,
+    query: Mapping[str, Any],
+    *,
+    timeout_s: float,
+) -> QueueDepth:
+    """``countDocuments(query)`` on ``collection``; a missing collection is reported as such."""
+    with mongo_database(uri, database, timeout_s=timeout_s) as target:
+        db = target.db
+        exists = bool(db.list_collection_names(filter={"name": collection}))
+        started = timing.perf_counter()
+        depth = db[collection].count_documents(dict(query)) if exists else 0
+        elapsed_ms = (timing.perf_counter() - started) * 1000
+        source = f"{collection}.countDocuments({dict(query)}) on {target.target}"
+    return QueueDepth(depth, source, elapsed_ms, collection_exists=exists)

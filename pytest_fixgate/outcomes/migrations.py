@@ -1,0 +1,130 @@
+"""Judging pending migrations and their dry runs (with the fingerprint proof)."""
+
+from __future__ import annotations
+
+from pytest_fixgate.measurements.migrations import DryRunReport, Pending
+from pytest_fixgate.outcomes.model import Evidence, Finding, Outcome
+
+__all__ = ["judge_dry_run", "judge_pending", "no_fresh_backup"]
+
+DRY_RUN_THRESHOLD = "every dry run exits 0 and the database fingerprint is unchanged"
+
+
+def judge_pending(pending: Pending, directory: str) -> Finding:
+    """PASS when no file is pending; WARN listing them otherwise (the dry-run gate judges
+    them); INCONCLUSIVE when the folder holds no migration file at all (a wrong glob?)."""
+    names = [p.name for p in pending.pending]
+    details = {
+        "directory": directory,
+        "database": pending.database,
+        "files": len(pending.files),
+        "pending": names,
+        "applied_recorded": len(pending.applied_names),
+    }
+    if pending.applied_without_file:
+        details["applied_without_file"] = pending.applied_without_file
+    threshold = "no pending migration"
+    if not pending.files:
+        return Finding(
+            Outcome.INCONCLUSIVE,
+            Evidence(
+                reason=f"no migration file in {directory} matches the `files` globs",
+                measured="0 files",
+                threshold=threshold,
+                details=details,
+            ),
+        )
+    if not names:
+        return Finding(
+            Outcome.PASS,
+            Evidence(
+                reason=f"all {len(pending.files)} migration(s) are recorded as applied",
+                measured="0 pending",
+                threshold=threshold,
+                samples=len(pending.files),
+                details=details,
+            ),
+        )
+    how = (
+        "recorded as applied"
+        if pending.recorded
+        else "known as applied: nothing records applied migrations (applied = false), "
+        "so every file counts as pending"
+    )
+    shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+    return Finding(
+        Outcome.WARN,
+        Evidence(
+            reason=f"{len(names)} of {len(pending.files)} migration(s) not {how}: {shown}; "
+            "migrations.dry_run judges them",
+            measured=f"{len(names)} pending",
+            threshold=threshold,
+            samples=len(pending.files),
+            details=details,
+        ),
+    )
+
+
+def no_fresh_backup(why: str, pending: list[str]) -> Finding:
+    """The runbook's "ALWAYS backup before migrations!": no dry run without a fresh backup."""
+    return Finding(
+        Outcome.INCONCLUSIVE,
+        Evidence(
+            reason=f"no fresh backup, so no dry run was made (ALWAYS backup before migrations): "
+            f"{why}",
+            threshold=DRY_RUN_THRESHOLD,
+            details={"pending": pending, "backup": why},
+        ),
+    )
+
+
+def judge_dry_run(report: DryRunReport) -> Finding:
+    """ERROR when a dry run could not start; FAIL when one exited non-zero or timed out, or
+    when the database fingerprint differs after the dry runs (naming the collections)."""
+    runs = report.runs
+    changes = report.before.changes(report.after)
+    details = {
+        "runs": [r.as_dict() for r in runs],
+        "logs": [r.log for r in runs],
+        "fingerprint_before": report.before.summary(),
+        "fingerprint_after": {
+            "digest": report.after.digest[:16],
+            "documents": report.after.documents,
+            "duration_s": round(report.after.duration_s, 3),
+        },
+        "changed_collections": [c.as_dict() for c in changes],
+    }
+    not_started = [r for r in runs if r.result.start_error is not None]
+    failed = [r for r in runs if r.result.start_error is None and not r.result.ok]
+    problems = [f"{r.file.name}: {r.result.describe()}" for r in not_started + failed]
+    if changes:
+        problems.append(
+            "the database changed during the dry runs: " + ", ".join(c.describe() for c in changes)
+        )
+    measured = (
+        f"{len(runs) - len(failed) - len(not_started)}/{len(runs)} exited 0; fingerprint "
+        + ("changed" if changes else "unchanged")
+    )
+    outcome = Outcome.PASS
+    if failed or changes:
+        outcome = Outcome.FAIL
+    if not_started:
+        outcome = Outcome.ERROR
+    if outcome is Outcome.PASS:
+        reason = (
+            f"{len(runs)} dry run(s) exited 0 and changed nothing: fingerprint "
+            f"{report.before.digest[:12]} of {report.before.documents} document(s) in "
+            f"{len(report.before.collections)} collection(s), equal before and after"
+        )
+    else:
+        reason = "; ".join(problems)
+    return Finding(
+        outcome,
+        Evidence(
+            reason=reason,
+            measured=measured,
+            threshold=DRY_RUN_THRESHOLD,
+            samples=len(runs),
+            details=details,
+        ),
+    )
