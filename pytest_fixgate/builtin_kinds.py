@@ -18,6 +18,10 @@ BUILTIN_KIND_MODULES: tuple[str, ...] = (
     "pytest_fixgate.config.baseline",
     "pytest_fixgate.config.sentry",
     "pytest_fixgate.config.secrets_parity",
+    "pytest_fixgate.config.backup",
+    "pytest_fixgate.config.migrations",
+    "pytest_fixgate.config.indexes",
+    "pytest_fixgate.config.queues",
     "pytest_fixgate.watch.rules",
 )
 
