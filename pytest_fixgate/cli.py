@@ -47,6 +47,10 @@ def _parser() -> argparse.ArgumentParser:
     from pytest_fixgate.release import cli as release_cli
 
     release_cli.add_commands(sub)
+    # The post-promotion watch (issue 10): watch, replay.
+    from pytest_fixgate.watch import cli as watch_cli
+
+    watch_cli.add_commands(sub)
     return parser
 
 
@@ -56,6 +60,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.command in release_cli.COMMANDS:
         return release_cli.run_command(args)
+    from pytest_fixgate.watch import cli as watch_cli
+
+    if args.command in watch_cli.COMMANDS:
+        return watch_cli.run_command(args)
     if args.command == "demo":
         from pytest_fixgate.demo import run_demo
 

@@ -1,0 +1,101 @@
+"""``fixgate watch ENV --for 30m`` and ``fixgate replay FILE.jsonl``: the watch from the shell.
+
+Both run ``pytest --gate=ENV`` with the watch options, so the reports, the
+hooks and the exit codes are those of a gate run: 0 PROMOTE, 1 HOLD,
+10 ROLLBACK, 4 a bad config or command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["COMMANDS", "add_commands", "run_command"]
+
+COMMANDS = ("watch", "replay")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--gate-config", type=Path, metavar="PATH", help="config file")
+    parser.add_argument(
+        "--gate-report-dir",
+        type=Path,
+        default=Path("reports"),
+        metavar="DIR",
+        help="where the reports go (default: reports/)",
+    )
+    parser.add_argument(
+        "pytest_args", nargs=argparse.REMAINDER, help="more pytest arguments after --"
+    )
+
+
+def add_commands(sub: Any) -> None:
+    watch = sub.add_parser(
+        "watch",
+        help="the post-promotion watch: sample ENV, evaluate the alert rules, decide",
+        description="Run `pytest --gate=ENV --watch=DURATION`. Exit code: 0 PROMOTE "
+        "(confirmed), 1 HOLD (not enough data), 10 ROLLBACK (a SEV-1/SEV-2 alert fired).",
+    )
+    watch.add_argument("env", metavar="ENV", help="the environment of the config")
+    watch.add_argument(
+        "--for", dest="duration", metavar="DURATION", help="how long (default: the config's)"
+    )
+    watch.add_argument(
+        "--resume", type=Path, metavar="FILE", help="continue this .samples.jsonl file"
+    )
+    _common(watch)
+    replay = sub.add_parser(
+        "replay",
+        help="re-evaluate a recorded watch (.samples.jsonl) with the current rules",
+        description="Feed a samples file to the rules of the current config (thresholds "
+        "may have changed) and write the reports of a gate run. Samples nothing and runs "
+        "no rollback command. The same file and rules give the same decision.",
+    )
+    replay.add_argument("file", type=Path, metavar="FILE.jsonl")
+    _common(replay)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    extra = [a for a in args.pytest_args if a != "--"]
+    if args.command == "watch":
+        options = [f"--gate={args.env}"]
+        if args.duration:
+            options.append(f"--watch={args.duration}")
+        elif not args.resume:
+            from pytest_fixgate.errors import ConfigError
+
+            try:
+                options.append("--watch=" + _config_duration(args))
+            except ConfigError as exc:
+                print(f"fixgate watch: {exc}", file=sys.stderr)
+                return 4
+        if args.resume:
+            options.append(f"--watch-resume={args.resume}")
+    else:
+        from pytest_fixgate.watch.samples import read_header
+
+        try:
+            header = read_header(args.file)
+        except (OSError, ValueError) as exc:
+            print(f"fixgate replay: {exc}", file=sys.stderr)
+            return 4
+        options = [f"--gate={header.get('env')}", f"--watch-replay={args.file}"]
+    if args.gate_config:
+        options.append(f"--gate-config={args.gate_config}")
+    options.append(f"--gate-report-dir={args.gate_report_dir}")
+    argv = [sys.executable, "-m", "pytest", *options, "-p", "no:cacheprovider", *extra]
+    return subprocess.run(argv, check=False).returncode
+
+
+def _config_duration(args: argparse.Namespace) -> str:
+    """The config's ``duration`` is used by the plugin when --watch gives none; the
+    plugin needs --watch to know this is a watch, so pass the config's own value."""
+    from pytest_fixgate.config.loader import find_config, load_config, select_env
+
+    path = find_config(args.gate_config, Path.cwd())
+    env = select_env(load_config(path), args.env)
+    cfg = env.section("watch")
+    return f"{cfg.duration_s:g}s" if cfg is not None else "30m"
