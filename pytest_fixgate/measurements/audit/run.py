@@ -1,0 +1,52 @@
+"""One audit gate's measurement: run the tool, then decide severities it left unknown."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import replace
+from pathlib import Path
+
+from pytest_fixgate import timing
+from pytest_fixgate.config.audit import AuditSpec
+from pytest_fixgate.measurements.audit.findings import AuditReport
+from pytest_fixgate.measurements.audit.npm_audit import npm_audit_argv, run_node_audit
+from pytest_fixgate.measurements.audit.osv import OsvLookup
+from pytest_fixgate.measurements.audit.pip_audit import pip_audit_argv, run_pip_audit
+from pytest_fixgate.redaction import Redactor
+
+__all__ = ["audit_method", "run_audit"]
+
+
+def audit_method(spec: AuditSpec) -> str:
+    """The command, as the evidence shows it, and where severities come from."""
+    if spec.tool == "pip-audit":
+        argv = pip_audit_argv(spec)
+        return (
+            f"{shlex.join(['pip-audit', *argv[3:]])}; severity from OSV "
+            f"GET {spec.osv_url}/v1/vulns/{{id}} (the record and its aliases)"
+        )
+    where = f" (in {spec.directory})" if spec.directory else ""
+    return f"{shlex.join(npm_audit_argv(spec))}{where}; severity as {spec.tool} reports it"
+
+
+def run_audit(spec: AuditSpec, *, report_dir: Path, log: str, redactor: Redactor) -> AuditReport:
+    """Run the audit; the tool's stderr goes to ``report_dir/log``. Raises ProbeError when
+    the tool or the severity look-up could not do its job (the gate's ERROR)."""
+    log_path = report_dir / log
+    if spec.tool == "pip-audit":
+        report = run_pip_audit(spec, log_path=log_path, redactor=redactor)
+    else:
+        report = run_node_audit(spec, log_path=log_path, redactor=redactor)
+    unknown = [f for f in report.findings if f.severity is None]
+    if not unknown:
+        return report
+    started = timing.monotonic()
+    lookup = OsvLookup(spec.osv_url, timeout_s=min(spec.timeout_s, 30.0))
+    rated = iter(lookup.rate(unknown))
+    findings = tuple(next(rated) if f.severity is None else f for f in report.findings)
+    extra = {
+        **report.extra,
+        "osv_fetches": lookup.fetches,
+        "osv_seconds": round(timing.monotonic() - started, 3),
+    }
+    return replace(report, findings=findings, extra=extra)
