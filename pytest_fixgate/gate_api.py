@@ -141,7 +141,12 @@ def finding_from_call(
     if excinfo is not None:
         exc = excinfo.value
         if isinstance(exc, ProbeError):
-            return Finding.error(redactor.text(str(exc)), method=method, error=type(exc).__name__)
+            return Finding.error(
+                redactor.text(str(exc)),
+                method=method,
+                threshold=threshold,  # the report says what could not be measured, and against what
+                error=type(exc).__name__,
+            )
         if isinstance(exc, pytest.skip.Exception):
             return Finding.inconclusive(
                 f"gate skipped: {redactor.text(str(exc.msg))}", method=method, threshold=threshold

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from pytest_fixgate.load_session import load_checks
 from pytest_fixgate.outcomes.load import judge_load_threshold, missing_endpoint
 from pytest_fixgate.reports.load_evidence import attach_load_charts, load_run_summary
 
@@ -25,6 +26,7 @@ def test_load_threshold(gate, gate_env, gate_load, load_check):
         stats = next((ep for ep in run.endpoints if ep.name == load_check.endpoint), None)
         if stats is None:
             gate.record(missing_endpoint(load_check.endpoint, run))
+            attach_load_charts(gate, run, load_checks(gate_env.load))
             return
     finding = judge_load_threshold(
         load_check.threshold,
@@ -34,4 +36,5 @@ def test_load_threshold(gate, gate_env, gate_load, load_check):
         warn=load_check.warn,
     )
     gate.record(finding.with_details(load_run=load_run_summary(run)))
-    attach_load_charts(gate, run, load_check.threshold)
+    # One chart set per run, drawing every load gate's figure: the report shows it once.
+    attach_load_charts(gate, run, load_checks(gate_env.load))

@@ -16,6 +16,7 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 OVERALL = "Aggregated"  # results.OVERALL, without importing the load package at import time
 
 __all__ = [
+    "JudgedFigure",
+    "judged_svg",
     "latency_histogram_png",
     "latency_histogram_svg",
     "timeseries_png",
@@ -40,7 +43,7 @@ _THRESHOLD_COLOUR = "#c0392b"
 _MEASURED_COLOUR = "#1f4e79"
 _BAR_COLOUR = "#7fa7d1"
 _BAND_COLOUR = "#9ec3e6"
-_SIZE_IN = (7.5, 3.2)
+_SIZE_IN = (6.4, 3.4)
 
 
 def _labelled(thresholds: Thresholds, default: str) -> list[tuple[str, float]]:
@@ -58,18 +61,17 @@ def _style() -> AbstractContextManager[Any]:
         {
             "svg.fonttype": "none",  # text stays text: smaller, searchable
             "svg.hashsalt": uuid.uuid4().hex,  # unique ids: several charts in one page
-            "font.size": 9,
+            "font.size": 10,
             "axes.spines.top": False,
             "axes.spines.right": False,
         }
     )
 
 
-def _figure(rows: int = 1) -> Figure:
+def _figure(width: float = _SIZE_IN[0], height: float = _SIZE_IN[1]) -> Figure:
     from matplotlib.figure import Figure
 
-    height = _SIZE_IN[1] * (1 if rows == 1 else 0.8 * rows)
-    return Figure(figsize=(_SIZE_IN[0], height), layout="constrained")
+    return Figure(figsize=(width, height), layout="constrained")
 
 
 def _svg(fig: Figure) -> str:
@@ -93,29 +95,156 @@ def _empty(ax: Axes, text: str) -> None:
     ax.set_yticks([])
 
 
+# -- axes helpers --------------------------------------------------------------------------
+
+
+def _plain_log_ticks(ax: Axes, axis: str = "x", low: float = 1.0, high: float = 10.0) -> None:
+    """Plain numbers ("200", not "2 x 10^2") at 1-2-5 steps (1-10 over wide spans); no
+    labels on minor ticks, so neighbours never run into each other ("20003000")."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    decades = math.log10(max(high, 1e-9) / max(low, 1e-9)) if low > 0 else 9
+    subs = (1.0, 2.0, 5.0) if decades <= 3.5 else (1.0,)
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_major_locator(LogLocator(base=10, subs=subs))
+    target.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:,.6g}"))
+    target.set_minor_formatter(NullFormatter())
+
+
+def _legend_outside(ax: Axes) -> None:
+    # Beside the plot, never over the data.
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+
+
+# -- what each gate judges ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JudgedFigure:
+    """One load gate's judged figure, for drawing: its value and interval against its limit.
+
+    ``kind`` is ``"latency"`` (milliseconds) or ``"ratio"`` (a proportion, drawn in %).
+    """
+
+    gate: str
+    expression: str
+    kind: str
+    value: float | None
+    low: float | None
+    high: float | None
+    limit: float
+    warn: float | None = None
+
+
+def _draw_judged(fig: Figure, figures: Sequence[JudgedFigure]) -> None:
+    groups = [
+        (kind, [f for f in figures if f.kind == kind])
+        for kind in ("latency", "ratio")
+        if any(f.kind == kind for f in figures)
+    ]
+    heights = [max(1, len(items)) for _, items in groups]
+    axes = fig.subplots(len(groups), 1, squeeze=False, height_ratios=heights)[:, 0]
+    for ax, (kind, items) in zip(axes, groups, strict=True):
+        scale = 100.0 if kind == "ratio" else 1.0
+        rows = list(range(len(items)))[::-1]
+        for y, f in zip(rows, items, strict=True):
+            ax.plot(
+                [f.limit * scale] * 2, [y - 0.38, y + 0.38], color=_THRESHOLD_COLOUR, linewidth=2.5
+            )
+            if f.warn is not None:
+                ax.plot(
+                    [f.warn * scale] * 2,
+                    [y - 0.3, y + 0.3],
+                    color="#b9770e",
+                    linewidth=1.6,
+                    linestyle="--",
+                )
+            ax.annotate(
+                f"limit {f.limit * scale:,.4g}{'%' if kind == 'ratio' else ' ms'}",
+                (f.limit * scale, y - 0.38),
+                xytext=(0, -2),
+                textcoords="offset points",
+                ha="center",
+                va="top",
+                color=_THRESHOLD_COLOUR,
+                fontsize=9,
+            )
+            if f.value is None:
+                ax.text(f.limit * scale, y + 0.42, "  not measured", color="#555", va="bottom")
+                continue
+            low = f.low if f.low is not None else f.value
+            high = f.high if f.high is not None and math.isfinite(f.high) else f.value
+            ax.plot(
+                [low * scale, high * scale],
+                [y, y],
+                color=_MEASURED_COLOUR,
+                linewidth=5,
+                alpha=0.45,
+                solid_capstyle="butt",
+            )
+            ax.plot([f.value * scale], [y], "o", color=_MEASURED_COLOUR, markersize=7)
+            unit = "%" if kind == "ratio" else " ms"
+            ax.annotate(
+                f"{f.value * scale:,.4g}{unit}",
+                (f.value * scale, y),
+                xytext=(0, 7),
+                textcoords="offset points",
+                ha="center",
+                color=_MEASURED_COLOUR,
+            )
+        ax.set_yticks(rows, [f"{f.gate}\n{f.expression}" for f in items])
+        ax.set_ylim(-0.85, len(items) - 0.3)
+        values = [
+            v * scale
+            for f in items
+            for v in (f.value, f.low, f.high, f.limit, f.warn)
+            if v is not None and math.isfinite(v)
+        ]
+        if kind == "latency":
+            positive = [v for v in values if v > 0] or [1.0]
+            low, high = min(positive) / 1.8, max(positive) * 1.8
+            ax.set_xscale("log")
+            ax.set_xlim(low, high)
+            _plain_log_ticks(ax, "x", low, high)
+            ax.set_xlabel(
+                "milliseconds, log scale: dot = measured, bar = 95% interval, red = limit"
+            )
+        else:
+            ax.set_xlim(0, min(max([*values, 0.5]) * 1.25, 105.0))
+            ax.set_xlabel("% of requests: dot = measured, bar = 95% interval, red = limit")
+        ax.grid(axis="x", color="#e5e5e5", linewidth=0.8)
+        ax.set_axisbelow(True)
+    axes[0].set_title("What each load gate judges, against its limit", loc="left")
+
+
+def judged_svg(figures: Sequence[JudgedFigure]) -> str:
+    """One row per load gate: its measured value and interval, and its limit (red)."""
+    rows = len(figures) + sum(1 for k in ("latency", "ratio") if any(f.kind == k for f in figures))
+    with _style():
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(6.4, 1.2 + 0.55 * rows), layout="constrained")
+        if figures:
+            _draw_judged(fig, figures)
+        else:
+            _empty(fig.add_subplot(), "no threshold to draw")
+        return _svg(fig)
+
+
 # -- latency histogram -------------------------------------------------------------------
 
 
-def _plain_log_ticks(ax: Axes) -> None:
-    # "200" rather than "2 x 10^2"; minor ticks labelled at 2, 3 and 5 of each decade.
-    from matplotlib.ticker import FuncFormatter
-
-    def minor(value: float, _pos: int) -> str:
-        lead = round(value / 10 ** math.floor(math.log10(value)), 6) if value > 0 else 0
-        return f"{value:g}" if lead in (2, 3, 5) else ""
-
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:g}"))
-    ax.xaxis.set_minor_formatter(FuncFormatter(minor))
-
-
-def _draw_histogram(fig: Figure, stats: EndpointStats, thresholds: Thresholds) -> None:
+def _draw_histogram(
+    fig: Figure, stats: EndpointStats, thresholds: Thresholds, quantiles: Sequence[float]
+) -> None:
     import numpy as np
 
     ax = fig.add_subplot()
     buckets = stats.histogram.buckets()
     who = "all endpoints" if stats.name == OVERALL else f"{stats.method} {stats.name}"
-    title = f"Latency of successful requests, {who} (n={stats.successes:,})"
-    ax.set_title(title, loc="left")
+    ax.set_title(f"Latency of successful requests, {who} (n={stats.successes:,})", loc="left")
     if not buckets:
         _empty(ax, "no successful request: no latency to show")
         return
@@ -126,15 +255,27 @@ def _draw_histogram(fig: Figure, stats: EndpointStats, thresholds: Thresholds) -
     span_low, span_high = low, max([high, *limits])
     log = span_high / span_low > 20  # wide spread: log bins keep the body visible
     if log:
-        edges = np.geomspace(span_low * 0.98, span_high * 1.02, _BINS + 1)
+        edges = np.geomspace(span_low * 0.9, span_high * 1.1, _BINS + 1)
         ax.set_xscale("log")
-        _plain_log_ticks(ax)
+        _plain_log_ticks(ax, "x", edges[0], edges[-1])
     else:
         pad = max((span_high - span_low) * 0.05, span_high * 0.005, 0.01)
         edges = np.linspace(span_low - pad, span_high + pad, _BINS + 1)
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=7))
     hist, _ = np.histogram(np.clip(mids, edges[0], edges[-1]), bins=edges, weights=counts)
-    ax.bar(edges[:-1], hist, width=np.diff(edges), align="edge", color=_BAR_COLOUR, linewidth=0)
-    for q, style in ((0.95, "-"), (0.99, "--")):
+    ax.bar(
+        edges[:-1],
+        hist,
+        width=np.diff(edges),
+        align="edge",
+        color=_BAR_COLOUR,
+        linewidth=0,
+        label="requests",
+    )
+    styles = ("-", "--", "-.", ":")
+    for i, q in enumerate(quantiles):
         estimate = stats.percentile(q)
         if estimate.value_ms is None:
             continue
@@ -143,7 +284,7 @@ def _draw_histogram(fig: Figure, stats: EndpointStats, thresholds: Thresholds) -
         ax.axvline(
             estimate.value_ms,
             color=_MEASURED_COLOUR,
-            linestyle=style,
+            linestyle=styles[i % len(styles)],
             label=f"p{q * 100:g} {estimate.value_ms:,.1f} ms (95% CI shaded)",
         )
     for label, value in _labelled(thresholds, "threshold"):
@@ -151,38 +292,51 @@ def _draw_histogram(fig: Figure, stats: EndpointStats, thresholds: Thresholds) -
             value,
             color=_THRESHOLD_COLOUR,
             linestyle=":",
-            linewidth=1.6,
+            linewidth=1.8,
             label=f"{label} threshold {value:g} ms",
         )
     ax.set_xlabel("response time (ms)" + (", log scale" if log else ""))
     ax.set_ylabel("requests")
-    ax.legend(loc="best", fontsize=8, framealpha=0.85)
+    _legend_outside(ax)
 
 
-def latency_histogram_svg(run: LoadRun, thresholds_ms: Thresholds = None) -> str:
-    """Histogram of the run's successful latencies, with p95/p99 (and CIs) and threshold lines.
+def _quantiles_of(thresholds: Thresholds) -> tuple[float, ...]:
+    found = []
+    for label, _ in _labelled(thresholds, ""):
+        match = re.fullmatch(r"p\((\d+(?:\.\d+)?)\)", label)
+        if match:
+            found.append(float(match[1]) / 100)
+    return tuple(dict.fromkeys(found)) or (0.95, 0.99)
 
-    ``thresholds_ms``: ``{"p(95)": 1500, "p(99)": 2500}`` or plain values.
+
+def latency_histogram_svg(
+    run: LoadRun, thresholds_ms: Thresholds = None, quantiles: Sequence[float] | None = None
+) -> str:
+    """Histogram of the run's successful latencies, with the judged percentiles (and CIs)
+    and threshold lines.
+
+    ``thresholds_ms``: ``{"p(95)": 1500, "p(99)": 2500}`` or plain values; the
+    percentiles marked are those the thresholds name (default p95 and p99).
     """
     with _style():
-        fig = _figure()
-        _draw_histogram(fig, run.overall, thresholds_ms)
+        fig = _figure(width=6.4)
+        _draw_histogram(fig, run.overall, thresholds_ms, quantiles or _quantiles_of(thresholds_ms))
         return _svg(fig)
 
 
 def latency_histogram_png(run: LoadRun, thresholds_ms: Thresholds = None) -> str:
     """``latency_histogram_svg`` as a base64 PNG."""
     with _style():
-        fig = _figure()
-        _draw_histogram(fig, run.overall, thresholds_ms)
+        fig = _figure(width=6.4)
+        _draw_histogram(fig, run.overall, thresholds_ms, _quantiles_of(thresholds_ms))
         return _png(fig)
 
 
-# -- p95 and error rate over time ---------------------------------------------------------
+# -- p95, error rate and throughput over time ---------------------------------------------
 
 
 def _points(series: Sequence[WindowStats]) -> dict[str, list[float]]:
-    out: dict[str, list[float]] = {k: [] for k in ("t", "p95", "lo", "hi", "err", "elo", "ehi")}
+    out: dict[str, list[float]] = {k: [] for k in ("t", "p95", "lo", "hi", "err")}
     for w in series:
         out["t"].append((w.start_s + w.end_s) / 2)
         p = w.p95
@@ -191,97 +345,207 @@ def _points(series: Sequence[WindowStats]) -> dict[str, list[float]]:
         out["hi"].append(math.nan if p.value_ms is None else p.high_ms)
         e = w.error_rate
         out["err"].append(math.nan if e.rate is None else 100 * e.rate)
-        out["elo"].append(math.nan if e.rate is None else 100 * e.low)
-        out["ehi"].append(math.nan if e.rate is None else 100 * e.high)
     return out
+
+
+def _shade_run_phases(axes: Sequence[Axes], run: LoadRun, end_s: float) -> None:
+    """Warm-up, and steps in which no request completed (no data is shown, not hidden)."""
+    step = run.spec.step_s
+    seen = {round(w.start_s / step) for w in run.overall.series}
+    gaps = [i * step for i in range(math.ceil(end_s / step - 1e-9)) if i not in seen]
+    for n, ax in enumerate(axes):
+        if run.spec.warmup_s:
+            ax.axvspan(
+                0,
+                run.spec.warmup_s,
+                color="#d9d9d9",
+                alpha=0.5,
+                linewidth=0,
+                label="warm-up (not judged)" if n == 0 else None,
+            )
+        for i, start in enumerate(gaps):
+            ax.axvspan(
+                start,
+                min(start + step, end_s),
+                facecolor="none",
+                edgecolor="#999",
+                hatch="///",
+                linewidth=0,
+                label="no request completed" if n == 0 and i == 0 else None,
+            )
 
 
 def _draw_timeseries(
     fig: Figure,
     run: LoadRun,
-    p95_threshold_ms: float | None,
+    latency_thresholds: Thresholds,
     error_rate_threshold: float | None,
 ) -> None:
     import numpy as np
 
-    top, bottom = fig.subplots(2, 1, sharex=True)
+    top, middle, bottom = fig.subplots(3, 1, sharex=True, height_ratios=[3, 2, 1.4])
     series = run.overall.series
-    top.set_title(f"p95 and error rate over time (steps of {run.spec.step_s:g} s)", loc="left")
+    step = run.spec.step_s
+    end_s = max([float(run.duration_s), *(w.end_s for w in series)]) or 1.0
+    top.set_title(
+        f"Over the whole run ({end_s:.0f} s, steps of {step:g} s), all endpoints", loc="left"
+    )
+    top.set_xlim(0, end_s)
+    _shade_run_phases((top, middle, bottom), run, end_s)
     if not series:
-        _empty(top, "no requests")
-        _empty(bottom, "")
+        _empty(top, "no request completed")
+        middle.set_yticks([])
+        bottom.set_yticks([])
+        bottom.set_xlabel("seconds since the load started")
         return
     pts = {k: np.array(v, dtype=float) for k, v in _points(series).items()}
-    finite_hi = pts["hi"][np.isfinite(pts["hi"])]
-    ceiling = max(
-        [*(finite_hi.tolist() or [1.0]), *(p for p in pts["p95"] if math.isfinite(p))]
-        + ([p95_threshold_ms * 1.1] if p95_threshold_ms else [])
-    )
-    # An unbounded interval (too few samples) is drawn to the top of the axis.
-    hi = np.where(np.isinf(pts["hi"]), ceiling, pts["hi"])
+    limits = _labelled(latency_thresholds, "threshold")
+    finite = [v for v in [*pts["lo"], *pts["p95"], *pts["hi"]] if math.isfinite(v) and v > 0]
+    if not finite:
+        top.text(
+            0.5,
+            0.5,
+            "no successful request: no latency over time",
+            ha="center",
+            va="center",
+            transform=top.transAxes,
+            color="#666",
+        )
+        top.set_yticks([])
+        limits = []
+    values = finite + [v for _, v in limits]
+    low, high = (min(values) / 1.6, max(values) * 1.6) if values else (1.0, 10.0)
+    # An unbounded interval (too few samples in a step) is drawn to the top of the axis.
+    hi = np.where(np.isinf(pts["hi"]), high, pts["hi"])
     top.fill_between(
-        pts["t"], pts["lo"], hi, color=_BAND_COLOUR, alpha=0.5, linewidth=0, label="95% CI"
+        pts["t"],
+        np.maximum(pts["lo"], low),
+        hi,
+        color=_BAND_COLOUR,
+        alpha=0.5,
+        linewidth=0,
+        label="p95 95% CI",
     )
-    top.plot(pts["t"], pts["p95"], marker="o", markersize=3, color=_MEASURED_COLOUR, label="p95")
+    top.plot(
+        pts["t"],
+        pts["p95"],
+        marker="o",
+        markersize=3,
+        color=_MEASURED_COLOUR,
+        label=f"p95 per {step:g} s step",
+    )
     for w in run.overall.windows:
         if w.p95.value_ms is not None:
-            top.hlines(w.p95.value_ms, w.start_s, w.end_s, color="#555", linewidth=2.2, label=None)
-    if run.overall.windows:
+            top.hlines(w.p95.value_ms, w.start_s, w.end_s, color="#555", linewidth=2.2)
+    if run.overall.windows and run.spec.window_s:
         top.plot(
             [], [], color="#555", linewidth=2.2, label=f"p95 per {run.spec.window_s:g} s window"
         )
-    if p95_threshold_ms is not None:
+    styles = ("--", "-.", ":")
+    for i, (label, value) in enumerate(limits):
+        match = re.fullmatch(r"p\((\d+(?:\.\d+)?)\)", label)
+        if match and float(match[1]) != 95:  # another percentile: its whole-run value
+            est = run.overall.percentile(float(match[1]) / 100)
+            if est.value_ms is not None:
+                top.axhline(
+                    est.value_ms,
+                    color="#6c3483",
+                    linestyle=styles[i % 3],
+                    linewidth=1.4,
+                    label=f"{label.replace('(', '').replace(')', '')} over the run "
+                    f"{est.value_ms:,.1f} ms",
+                )
         top.axhline(
-            p95_threshold_ms,
+            value,
             color=_THRESHOLD_COLOUR,
-            linestyle=":",
+            linestyle=styles[i % 3],
             linewidth=1.6,
-            label=f"threshold {p95_threshold_ms:g} ms",
+            label=f"{label} threshold {value:g} ms",
         )
-    top.set_ylim(bottom=0, top=ceiling * 1.05)
-    top.set_ylabel("p95 (ms)")
-    top.legend(loc="lower right", fontsize=8, frameon=False, ncols=2)
+    if finite:
+        top.set_yscale("log")
+        top.set_ylim(low, high)
+        _plain_log_ticks(top, "y", low, high)
+        top.set_ylabel("ms, log scale")
+        _legend_outside(top)
 
-    bottom.fill_between(
+    # Error rate per step as bars; the whole run's rate and interval as a band.
+    errors = np.nan_to_num(pts["err"])
+    middle.bar(
         pts["t"],
-        pts["elo"],
-        pts["ehi"],
-        color="#f5b7b1",
-        alpha=0.6,
-        linewidth=0,
-        label="95% Wilson interval",
+        errors,
+        width=step * 0.9,
+        color="#c0392b",
+        alpha=0.8,
+        label=f"error rate per {step:g} s step",
     )
-    bottom.plot(pts["t"], pts["err"], marker="o", markersize=3, color="#922b21", label="error rate")
+    er = run.overall.error_rate
+    ceiling = [float(errors.max()) * 1.15, 1.0]
+    if er.rate is not None:
+        middle.axhspan(
+            100 * er.low,
+            100 * er.high,
+            color="#f5b7b1",
+            alpha=0.55,
+            linewidth=0,
+            label=f"whole run {100 * er.rate:.2f}% (95% CI {100 * er.low:.2f}-"
+            f"{100 * er.high:.2f}%)",
+        )
+        ceiling.append(100 * er.high * 1.2)
     if error_rate_threshold is not None:
-        bottom.axhline(
+        middle.axhline(
             100 * error_rate_threshold,
             color=_THRESHOLD_COLOUR,
             linestyle=":",
-            linewidth=1.6,
+            linewidth=1.8,
             label=f"threshold {100 * error_rate_threshold:g}%",
         )
+        ceiling.append(200 * error_rate_threshold)
     limited = [w.rate_limited for w in series]
     if any(limited):
         share = [100 * w.rate_limited / w.requests if w.requests else 0.0 for w in series]
-        bottom.plot(pts["t"], share, color="#b9770e", linestyle="--", label="rate-limited (429)")
-    bottom.set_ylim(bottom=0)
-    bottom.set_ylabel("% of requests")
+        middle.plot(pts["t"], share, color="#b9770e", linestyle="--", label="rate-limited (429)")
+        ceiling.append(max(share) * 1.15)
+    middle.set_ylim(0, min(100.0, max(ceiling)) or 1.0)
+    middle.set_ylabel("% failed")
+    _legend_outside(middle)
+
+    requests = np.array([w.requests / step for w in series])
+    failed = np.array([w.failures / step for w in series])
+    bottom.bar(
+        pts["t"], requests - failed, width=step * 0.9, color=_BAR_COLOUR, label="succeeded /s"
+    )
+    bottom.bar(
+        pts["t"],
+        failed,
+        bottom=requests - failed,
+        width=step * 0.9,
+        color="#c0392b",
+        label="failed /s",
+    )
+    bottom.set_ylabel("requests/s")
     bottom.set_xlabel("seconds since the load started")
-    bottom.legend(loc="upper right", fontsize=8, frameon=False, ncols=2)
+    _legend_outside(bottom)
 
 
 def timeseries_svg(
     run: LoadRun,
     p95_threshold_ms: float | None = None,
     error_rate_threshold: float | None = None,
+    *,
+    latency_thresholds: Thresholds = None,
 ) -> str:
-    """p95 (with its CI band and per-window values) and error rate over the run, thresholds drawn.
+    """p95 (log scale, with its CI band, per-window values and every latency threshold),
+    error rate per step against its limit, and throughput, over the whole run.
 
-    ``error_rate_threshold`` is a proportion (0.01 for 1%).
+    ``error_rate_threshold`` is a proportion (0.01 for 1%); ``latency_thresholds``
+    (``{"p(99)": 2500}``) adds further latency limits, with the run's value of each.
     """
     with _style():
-        fig = _figure(rows=2)
-        _draw_timeseries(fig, run, p95_threshold_ms, error_rate_threshold)
+        fig = _figure(width=13.0, height=6.6)
+        _draw_timeseries(
+            fig, run, _merge(p95_threshold_ms, latency_thresholds), error_rate_threshold
+        )
         return _svg(fig)
 
 
@@ -292,6 +556,13 @@ def timeseries_png(
 ) -> str:
     """``timeseries_svg`` as a base64 PNG."""
     with _style():
-        fig = _figure(rows=2)
-        _draw_timeseries(fig, run, p95_threshold_ms, error_rate_threshold)
+        fig = _figure(width=13.0, height=6.6)
+        _draw_timeseries(fig, run, _merge(p95_threshold_ms, None), error_rate_threshold)
         return _png(fig)
+
+
+def _merge(p95_threshold_ms: float | None, more: Thresholds) -> dict[str, float]:
+    merged = dict(_labelled(more, "threshold"))
+    if p95_threshold_ms is not None:
+        merged = {"p(95)": float(p95_threshold_ms), **merged}
+    return merged

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,11 @@ import pytest
 
 from pytest_fixgate.outcomes.model import Evidence, GateInfo, GateResult, Outcome
 from pytest_fixgate.redaction import Redactor
+from pytest_fixgate.reports.environment import environment_rows
+from pytest_fixgate.reports.html import EXTRAS_ATTRIBUTE, render_html
+from pytest_fixgate.reports.junit import render_junit
 from pytest_fixgate.reports.markdown import render_markdown
-from pytest_fixgate.reports.verdict import build_verdict, write_json
+from pytest_fixgate.reports.verdict import build_verdict, write_json, write_text
 from pytest_fixgate.run import (
     NOT_CONFIGURED_PROPERTY,
     RESULT_PROPERTY,
@@ -59,34 +63,37 @@ class GateReporter:
         self.verdict: dict[str, Any] | None = None
         self.write_error: str | None = None
         self.collect_errors: list[str] = []
+        # HTML fragments gates attached (charts), by node id; shipped on the report.
+        self.extras: dict[str, list[tuple[str, str]]] = {}
+        self.environment: list[tuple[str, str]] = []
 
     @classmethod
     def for_config(cls, config: pytest.Config, run: GateRun) -> GateReporter:
         folder = config.invocation_params.dir / config.getoption("gate_report_dir")
         paths = ReportPaths.for_run(folder, run.env.name, run.started)
-        # JUnit and HTML come from pytest's junitxml and pytest-html: point them at our
-        # paths unless the user chose their own.
-        if not getattr(config.option, "xmlpath", None):
-            config.option.xmlpath = str(paths.junit)
-        else:
-            paths = ReportPaths(paths.html, paths.json, Path(config.option.xmlpath), paths.latest)
-        if config.pluginmanager.has_plugin("html"):
-            if not getattr(config.option, "htmlpath", None):
-                config.option.htmlpath = str(paths.html)
-                config.option.self_contained_html = True
-            else:
-                paths = ReportPaths(
-                    Path(config.option.htmlpath), paths.json, paths.junit, paths.latest
-                )
-            from pytest_fixgate.reports.html import HtmlHooks
-
-            config.pluginmanager.register(HtmlHooks(run), HtmlHooks.PLUGIN_NAME)
+        # fixgate writes its JUnit and HTML itself (reports/junit.py, reports/html.py), so
+        # that `-p no:junitxml` or `-p no:html` cannot lose them. A path the user named
+        # with --junitxml or --html is where ours go; pytest's own writers stay idle
+        # (this hook runs before theirs read the option).
+        xmlpath = getattr(config.option, "xmlpath", None)
+        if xmlpath:
+            paths = replace(paths, junit=config.invocation_params.dir / xmlpath)
+            config.option.xmlpath = None
+        htmlpath = getattr(config.option, "htmlpath", None)
+        if htmlpath:
+            paths = replace(paths, html=config.invocation_params.dir / htmlpath)
+            config.option.htmlpath = None
         run.reports = paths
         run.commit = current_commit(config.rootpath)
         summary = os.environ.get("GITHUB_STEP_SUMMARY")
-        return cls(config, run, paths, Path(summary) if summary else None)
+        reporter = cls(config, run, paths, Path(summary) if summary else None)
+        reporter.environment = environment_rows(config)
+        return reporter
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        fragments = getattr(report, EXTRAS_ATTRIBUTE, None)
+        if fragments:
+            self.extras[report.nodeid] = [(str(n), str(h)) for n, h in fragments]
         names = {name for name, _ in report.user_properties}
         if report.failed and not names & {RESULT_PROPERTY, NOT_CONFIGURED_PROPERTY}:
             # A failure no gate recorded: an xdist worker that crashed mid-gate, a plugin
@@ -109,7 +116,7 @@ class GateReporter:
         if report.failed:
             self.collect_errors.append(report.nodeid or "(rootdir)")
 
-    @pytest.hookimpl(tryfirst=True)  # before junitxml and pytest-html write their files
+    @pytest.hookimpl(tryfirst=True)  # the decision first; the exit status is set last
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         incomplete = None
         if self.collect_errors:
@@ -119,20 +126,7 @@ class GateReporter:
         self._compare_with_baseline()
         decision = self.run.finish(incomplete)
         self.verdict = build_verdict(self.run)
-        xml = self._junit()
-        if xml is not None:
-            xml.add_global_property("fixgate.decision", decision.kind.value)
-            xml.add_global_property("fixgate.reason", decision.reason)
-            xml.add_global_property("fixgate.env", self.run.env.name)
-        try:
-            write_json(self.paths.json, self.verdict)
-            write_json(self.paths.latest, self.verdict)
-            if self.step_summary is not None:
-                with self.step_summary.open("a", encoding="utf-8") as fh:
-                    fh.write(render_markdown(self.verdict))
-        except OSError as exc:
-            # The decision stands, but a gate run whose verdict was not filed is no PROMOTE.
-            self.write_error = f"cannot write reports: {exc.strerror} ({exc.filename})"
+        self.write_error = self._write_reports(self.verdict)
         self.config.hook.pytest_fixgate_decision(
             decision=decision, verdict=self.verdict, config=self.config
         )
@@ -186,9 +180,30 @@ class GateReporter:
         ):
             tr.write_line(f"fixgate report ({label}): {path}")
 
-    def _junit(self) -> Any:
+    def _write_reports(self, verdict: dict[str, Any]) -> str | None:
+        """Write every report; what went wrong, or None. A gate run whose verdict was not
+        filed is no PROMOTE (exit 3), and no report path is printed for a missing file."""
+        redact = self.run.redactor.text
         try:
-            from _pytest.junitxml import xml_key
-        except ImportError:
-            return None
-        return self.config.stash.get(xml_key, None)
+            write_json(self.paths.json, verdict)
+            write_json(self.paths.latest, verdict)
+            html = render_html(
+                verdict,
+                extras=self.extras,
+                environment=self.environment,
+                report_dir=self.paths.html.parent,
+            )
+            write_text(self.paths.html, redact(html))
+            write_text(self.paths.junit, redact(render_junit(verdict, RESULT_PROPERTY)))
+            if self.step_summary is not None:
+                with self.step_summary.open("a", encoding="utf-8") as fh:
+                    fh.write(render_markdown(verdict))
+        except OSError as exc:
+            return f"cannot write reports: {exc.strerror} ({exc.filename})"
+        except Exception as exc:  # a bug in a writer must not pass for a filed verdict
+            return f"cannot render reports: {type(exc).__name__}: {redact(str(exc))}"[:300]
+        missing = [str(p) for p in self._report_files() if not p.is_file()]
+        return f"reports not written: {', '.join(missing)}" if missing else None
+
+    def _report_files(self) -> list[Path]:
+        return [self.paths.html, self.paths.json, self.paths.junit, self.paths.latest]

@@ -19,7 +19,7 @@ from typing import Any
 from pytest_fixgate.outcomes.model import Outcome
 from pytest_fixgate.run import GateRun
 
-__all__ = ["SCHEMA", "body_sha256", "build_verdict", "write_json"]
+__all__ = ["SCHEMA", "body_sha256", "build_verdict", "write_json", "write_text"]
 
 SCHEMA = "pytest-fixgate/verdict@1"
 
@@ -63,9 +63,17 @@ def body_sha256(verdict: dict[str, Any]) -> str:
 
 def write_json(path: Path, verdict: dict[str, Any]) -> None:
     """Write atomically: a reader (or a crash) never sees half a verdict."""
+    write_text(path, json.dumps(verdict, indent=2, ensure_ascii=False) + "\n")
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write a report atomically (a temporary file beside it, then a rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(verdict, fh, indent=2, ensure_ascii=False)
-        fh.write("\n")
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
