@@ -451,6 +451,8 @@ def _example_config(base_url: str) -> str:
     assert replaced == 1, "examples/fixzit.toml: expected one base_url line"
     text, dropped = re.subn(r"(?ms)^\[env\.staging\.load\]\n.*?(?=^\[|\Z)", "", text)
     assert dropped == 1, "examples/fixzit.toml: expected one [env.staging.load] table"
+    # Secrets parity and flags read dotenv files and an admin token (tests/test_flags.py).
+    text = re.sub(r"(?ms)^\[env\.staging\.(secrets|flags)\]\n.*?(?=^\[|\Z)", "", text)
     return text
 
 
@@ -478,8 +480,10 @@ def test_example_config_promotes_the_fixzit_contract(
     }
     not_configured = {g["id"]: g["missing"] for g in verdict["not_configured"]}
     assert not_configured.pop("redis.ping") == "redis_url_env"
-    # The load gates (the table was dropped on purpose) and Sentry (none configured).
-    assert set(not_configured.values()) <= {"load", "sentry"}, not_configured
+    # The load, secrets and flags gates (their tables were dropped on purpose) and Sentry
+    # (none configured).
+    dropped = {"load", "sentry", "secrets", "flags"}
+    assert set(not_configured.values()) <= dropped, not_configured
     assert HEALTH_TOKEN not in result.output
 
 

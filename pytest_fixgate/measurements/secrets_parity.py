@@ -26,6 +26,7 @@ from pytest_fixgate.redaction import Redactor
 
 __all__ = [
     "BOOLEAN_WORDS",
+    "MIN_REDACTED",
     "EnvFacts",
     "SecretsReading",
     "is_local_uri",
@@ -39,6 +40,8 @@ __all__ = [
 BOOLEAN_WORDS = frozenset(
     {"true", "false", "0", "1", "yes", "no", "on", "off", "enabled", "disabled"}
 )
+#: Shorter values from sources are not masked (see :func:`redactable_values`).
+MIN_REDACTED = 4
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0", "[::1]"})
 
 
@@ -116,12 +119,14 @@ def redactable_values(
     values: Iterable[str], placeholders: Iterable[str], env_names: Iterable[str]
 ) -> list[str]:
     """The values to add to the run's redaction: every one but switches (true/false/1/0,
-    ...), listed placeholders ("change-me" is public text) and the environments' own names
-    (NODE_ENV=production must not mask "production" in every report)."""
+    ...), listed placeholders ("change-me" is public text), the environments' own names
+    (NODE_ENV=production must not mask "production" in every report) and values shorter
+    than :data:`MIN_REDACTED` characters: masking "x" would garble every report, gate ids
+    included, and hides nothing (the gates never show a value anyway)."""
     skip = set(BOOLEAN_WORDS)
     skip.update(p.lower() for p in placeholders if p != PLACEHOLDER_SHAPE)
     skip.update(e.lower() for e in env_names)
-    return [v for v in values if v.strip() and v.strip().lower() not in skip]
+    return [v for v in values if len(v.strip()) >= MIN_REDACTED and v.strip().lower() not in skip]
 
 
 def read_secrets(

@@ -88,7 +88,10 @@ def _extra(reading: SecretsReading) -> list[dict[str, Any]]:
         {"name": name, "environment": e.env, "source": e.source, "problem": "not in the manifest"}
         for e in reading.envs
         if not e.process  # a job's environment holds PATH, HOME, ...: not extras
-        for name in sorted(e.names - reading.manifest)
+        # a forbidden name is the forbidden check's finding, not also an extra
+        for name in sorted(
+            e.names - reading.manifest - set(reading.config.forbidden.get(e.env, ()))
+        )
     ]
 
 

@@ -1,0 +1,295 @@
+"""The secrets-parity gates: the dotenv reader, the checks, and `pytest --gate` end to end
+(the whole suite against the reference service), with planted values searched for in
+every artifact, serially and under ``-n 2``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gaterun import GATES, GateRunResult, run_gate, staging_config
+
+from pytest_fixgate.measurements.dotenv import DotenvError, SourceMissing, parse_dotenv, read_source
+from pytest_fixgate.measurements.secrets_parity import is_local_uri, placeholder_kind
+
+# Planted values. "staging.env" is also a substring of other text (the source's own path,
+# shown in every gate's evidence): it must be masked there too.
+SHARED = "shared-Kq7vN2planted"
+STAGING_URI_PW = "pw-Staging-Rt5"
+PROD_SECRET = "prod-Secret-Mz3Lq"
+SUBSTRING = "staging.env"
+PLANTED = (SHARED, STAGING_URI_PW, PROD_SECRET, SUBSTRING)
+
+# These gates and the runbook's health gates (implied by every config), against the
+# reference service: the decision is a real one, and other kinds' gate files stay out.
+SUITE = GATES / "test_secrets_parity.py"
+HEALTH = str(GATES / "test_health.py")
+
+CHECKS = ("missing", "extra", "empty", "placeholder", "must_differ", "forbidden", "localhost")
+
+
+# --- the dotenv reader ---------------------------------------------------------------
+
+
+def test_dotenv_reads_what_vercel_env_pull_writes() -> None:
+    text = (
+        "\ufeff# Created by Vercel CLI\n"
+        'NEXTAUTH_SECRET="a\\"b\\nc"\n'
+        "export PLAIN=value with spaces   # a comment\n"
+        "EMPTY=\n"
+        "SINGLE='lit\\eral'\n"
+        'MULTI="line one\n'
+        'line two"\n'
+        "\n"
+        "HASH=abc#def\n"
+        "PLAIN=last wins\n"
+    )
+    assert parse_dotenv(text, label="x.env") == {
+        "NEXTAUTH_SECRET": 'a"b\nc',
+        "PLAIN": "last wins",
+        "EMPTY": "",
+        "SINGLE": "lit\\eral",
+        "MULTI": "line one\nline two",
+        "HASH": "abc#def",
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "why"),
+    [
+        ("A=1\nthis-line-holds-Sx9secret\n", 2, "expected NAME=value"),
+        ("A=1\n\n9BAD=Sx9secret\n", 3, "not a variable name"),
+        ('A="Sx9secret\nB=2\n', 1, "unterminated"),
+        ('A="x" Sx9secret\n', 1, "text after the closing quote"),
+    ],
+)
+def test_a_bad_line_names_file_and_line_never_its_content(text: str, line: int, why: str) -> None:
+    with pytest.raises(DotenvError) as caught:
+        parse_dotenv(text, label="envs/staging.env")
+    message = str(caught.value)
+    assert message.startswith(f"envs/staging.env: line {line}: cannot parse")
+    assert why in message
+    assert "Sx9secret" not in message
+
+
+def test_sources_are_files_or_this_process(tmp_path: Path) -> None:
+    with pytest.raises(SourceMissing, match=r"nowhere\.env: no such file"):
+        read_source("nowhere.env", tmp_path)
+    process = read_source("process:", tmp_path, {"A": "val-Hx4"})
+    assert dict(process.values) == {"A": "val-Hx4"}
+    assert "val-Hx4" not in repr(process)  # values stay out of tracebacks
+
+
+def test_placeholders_and_local_uris() -> None:
+    listed = ("change-me", "<...>")
+    assert placeholder_kind(" CHANGE-ME ", listed) == "a listed placeholder"
+    assert placeholder_kind("<your secret here>", listed) == "<...>-shaped"
+    assert placeholder_kind("<your secret here>", ("change-me",)) is None
+    assert placeholder_kind("change-me-not", listed) is None
+    assert is_local_uri("mongodb://u:p@localhost:27017/db") == "localhost"
+    assert is_local_uri("mongodb://db1:27017,127.0.0.1:27018/db?replicaSet=x") == "127.0.0.1"
+    assert is_local_uri("mongodb://[::1]:27017/db") == "::1"
+    assert is_local_uri("mongodb+srv://u:p@cluster0.abcd.mongodb.net/db") is None
+    assert is_local_uri("not a uri") is None
+
+
+# --- end to end ----------------------------------------------------------------------
+
+MANIFEST = "NEXTAUTH_SECRET=\nAUTH_SECRET=\nMONGODB_URI=\nSENTRY_DSN=\nNODE_ENV=\nSESSION_LABEL=\n"
+HEALTHY = {
+    "staging": (
+        "# Created by Vercel CLI\n"
+        f'NEXTAUTH_SECRET="{SHARED}"\n'
+        'AUTH_SECRET="stg-auth-Pp1"\n'
+        f'MONGODB_URI="mongodb://app:{STAGING_URI_PW}@db.staging.internal:27017/fixzit"\n'
+        f'SESSION_LABEL="{SUBSTRING}"\n'
+        'NODE_ENV="production"\n'
+    ),
+    "production": (
+        f'NEXTAUTH_SECRET="{PROD_SECRET}"\n'
+        'AUTH_SECRET="prd-auth-Pp2"\n'
+        'MONGODB_URI="mongodb+srv://app:prd-Pw9@cluster0.mongodb.net/fixzit"\n'
+        'SESSION_LABEL="x"\n'
+        'NODE_ENV="production"\n'
+    ),
+}
+TABLE = """[env.staging.secrets]
+manifest = "app.env.example"
+sources = { staging = "envs/staging.env", production = "envs/production.env" }
+must_differ = ["NEXTAUTH_SECRET", "AUTH_SECRET", "MONGODB_URI"]
+forbidden = { production = ["NEXTAUTH_BYPASS_OTP_ALL", "SKIP_ENV_VALIDATION"] }
+optional = ["SENTRY_DSN", "SESSION_LABEL"]
+"""
+
+
+def _write(tmp_path: Path, files: dict[str, str], manifest: str | None = MANIFEST) -> None:
+    (tmp_path / "envs").mkdir(parents=True, exist_ok=True)
+    for env, text in files.items():
+        (tmp_path / "envs" / f"{env}.env").write_text(text, encoding="utf-8")
+    if manifest is not None:
+        (tmp_path / "app.env.example").write_text(manifest, encoding="utf-8")
+
+
+def _secrets_run(
+    tmp_path: Path, base_url: str, files: dict[str, str], *args: str, table: str = TABLE, **kw: Any
+) -> GateRunResult:
+    _write(tmp_path, files, **kw)
+    return run_gate(tmp_path, staging_config(base_url, table), HEALTH, *args, suite=SUITE)
+
+
+def _secret_outcomes(result: GateRunResult) -> dict[str, str]:
+    return {k: v for k, v in result.outcomes().items() if k.startswith("secrets.")}
+
+
+def _artifacts(result: GateRunResult) -> dict[str, str]:
+    texts = {"terminal": result.output}
+    for path in result.report_dir.rglob("*"):
+        if path.is_file():
+            texts[str(path)] = path.read_text(errors="replace")
+    return texts
+
+
+def test_healthy_environments_promote(tmp_path: Path, reference: Any) -> None:
+    result = _secrets_run(tmp_path, reference.base_url, HEALTHY)
+    assert result.exit_code == 0, result.output
+    outcomes = _secret_outcomes(result)
+    assert outcomes == {f"secrets.{c}": "PASS" for c in CHECKS}, outcomes
+    assert result.verdict["decision"] == "PROMOTE"
+
+
+BROKEN = {
+    "staging": HEALTHY["staging"].replace('AUTH_SECRET="stg-auth-Pp1"', 'AUTH_SECRET=""')
+    + "EXTRA_THING=1\n",
+    "production": (
+        f'NEXTAUTH_SECRET="{SHARED}"\n'  # the same value as staging
+        'AUTH_SECRET="<paste the secret here>"\n'
+        f'MONGODB_URI="mongodb://app:{PROD_SECRET}@localhost:27017/fixzit"\n'
+        "NEXTAUTH_BYPASS_OTP_ALL=\n"  # present at all is enough
+        'SESSION_LABEL="Change-Me"\n'
+    ),
+}
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_every_check_fails_with_a_table_and_no_value_leaks(
+    tmp_path: Path, reference: Any, workers: list[str]
+) -> None:
+    result = _secrets_run(tmp_path, reference.base_url, BROKEN, "-rA", "-vv", *workers)
+    assert result.exit_code == 1, result.output
+    assert _secret_outcomes(result) == {
+        "secrets.missing": "FAIL",  # NODE_ENV in production
+        "secrets.extra": "WARN",
+        "secrets.empty": "FAIL",
+        "secrets.placeholder": "FAIL",
+        "secrets.must_differ": "FAIL",
+        "secrets.forbidden": "FAIL",
+        "secrets.localhost": "FAIL",
+    }
+    table = {
+        c: [(r["name"], r.get("environment") or r["environments"], r["problem"]) for r in rows]
+        for c in CHECKS
+        if (rows := result.gate(f"secrets.{c}")["evidence"]["findings"])
+    }
+    assert table == {
+        "missing": [("NODE_ENV", "production", "not defined")],
+        "extra": [("EXTRA_THING", "staging", "not in the manifest")],
+        "empty": [("AUTH_SECRET", "staging", "empty value")],
+        "placeholder": [
+            ("AUTH_SECRET", "production", "<...>-shaped"),
+            ("SESSION_LABEL", "production", "a listed placeholder"),
+        ],
+        "must_differ": [
+            ("NEXTAUTH_SECRET", "staging, production", "same value"),
+            # empty in staging: no proof that it differs (the gate FAILs on the other anyway)
+            (
+                "AUTH_SECRET",
+                "production",
+                "not compared: set (non-empty) in fewer than two environments",
+            ),
+        ],
+        "forbidden": [("NEXTAUTH_BYPASS_OTP_ALL", "production", "present (empty)")],
+        "localhost": [("MONGODB_URI", "production", "points at localhost")],
+    }
+    decision = result.verdict["decision"]
+    assert decision == "HOLD"
+    for name, text in _artifacts(result).items():
+        for value in PLANTED:
+            assert value not in text, f"{value!r} leaked into {name}"
+    # The source path contains a planted value: masked there as well, never shown.
+    assert "envs/***" in result.gate("secrets.missing")["evidence"]["method"]
+
+
+def test_missing_source_file_is_an_error(tmp_path: Path, reference: Any) -> None:
+    result = _secrets_run(tmp_path, reference.base_url, {"staging": HEALTHY["staging"]})
+    assert result.exit_code == 1, result.output
+    assert set(_secret_outcomes(result).values()) == {"ERROR"}
+    assert "envs/production.env: no such file" in result.gate("secrets.missing")["reason"]
+
+
+def test_corrupt_dotenv_line_is_an_error_naming_file_and_line(
+    tmp_path: Path, reference: Any
+) -> None:
+    files = {**HEALTHY, "production": HEALTHY["production"] + "oops Corrupt-Vx2 line\n"}
+    result = _secrets_run(tmp_path, reference.base_url, files)
+    assert result.exit_code == 1, result.output
+    assert set(_secret_outcomes(result).values()) == {"ERROR"}
+    reason = result.gate("secrets.placeholder")["reason"]
+    assert "envs/production.env: line 6: cannot parse" in reason
+    for text in _artifacts(result).values():
+        assert "Corrupt-Vx2" not in text
+
+
+def test_missing_manifest_is_an_error(tmp_path: Path, reference: Any) -> None:
+    result = _secrets_run(tmp_path, reference.base_url, HEALTHY, manifest=None)
+    assert set(_secret_outcomes(result).values()) == {"ERROR"}
+    assert "app.env.example: no such file" in result.gate("secrets.missing")["reason"]
+
+
+def test_process_source_reads_this_jobs_environment(tmp_path: Path, reference: Any) -> None:
+    table = TABLE.replace('staging = "envs/staging.env"', 'staging = "process:"')
+    _write(tmp_path, {"production": HEALTHY["production"]})
+    environ = {
+        "NEXTAUTH_SECRET": PROD_SECRET,  # equal to production's: must_differ FAILs
+        "AUTH_SECRET": "job-auth-Jb1",
+        "MONGODB_URI": "mongodb://db.staging.internal/fixzit",
+        "NODE_ENV": "production",
+    }
+    config = staging_config(reference.base_url, table)
+    result = run_gate(tmp_path, config, HEALTH, suite=SUITE, environ=environ)
+    outcomes = _secret_outcomes(result)
+    assert outcomes["secrets.must_differ"] == "FAIL", outcomes
+    assert outcomes["secrets.missing"] == "PASS"
+    assert outcomes["secrets.extra"] == "PASS"  # the job's PATH, HOME, ... are not extras
+    assert outcomes["secrets.localhost"] == "PASS"
+    assert PROD_SECRET not in result.output
+
+
+@pytest.mark.parametrize(
+    ("replace", "message"),
+    [
+        (
+            ("must_differ = [", 'placeholders = ["${...}"]\nmust_differ = ['),
+            "env.staging.secrets.placeholders[0]: got '${...}', expected a literal value, "
+            "or the shape '<...>' (no other shape)",
+        ),
+        (
+            ("forbidden = { production", "forbidden = { prod"),
+            "env.staging.secrets.forbidden.prod: got 'prod', expected an environment of sources",
+        ),
+        (
+            (', production = "envs/production.env" }', " }"),
+            "env.staging.secrets.must_differ",
+        ),
+        (("optional =", "optinal ="), "did you mean 'optional'?"),
+    ],
+    ids=["unknown-placeholder-shape", "unknown-env", "one-source", "typo"],
+)
+def test_bad_config_is_one_line_and_exit_4(
+    tmp_path: Path, reference: Any, replace: tuple[str, str], message: str
+) -> None:
+    table = TABLE.replace(*replace)
+    result = _secrets_run(tmp_path, reference.base_url, HEALTHY, table=table)
+    assert result.exit_code == 4, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
