@@ -8,7 +8,8 @@ nothing: a fingerprint before and after must be equal).
 The command template is split like a shell would (``shlex``), then each
 argument is filled in: ``{file}`` the migration's path, ``{name}`` its file
 name, ``{uri_env}`` the NAME of the variable holding the MongoDB URI (never
-its value: the command reads it from its environment), ``{directory}`` the
+its value: the command reads it from its environment), ``{database}`` the
+database fingerprinted (``database``, else the URI's), ``{directory}`` the
 migrations folder. Any other ``{field}`` is a config error.
 """
 
@@ -41,7 +42,7 @@ PENDING_GATE_ID = "migrations.pending"
 DRY_RUN_GATE_ID = "migrations.dry_run"
 
 #: The placeholders a ``dry_run`` template may use.
-TEMPLATE_FIELDS = frozenset({"file", "name", "uri_env", "directory"})
+TEMPLATE_FIELDS = frozenset({"file", "name", "uri_env", "directory", "database"})
 
 #: Which files in ``directory`` are migrations, unless ``files`` says otherwise.
 DEFAULT_FILES = ("*.js", "*.cjs", "*.mjs", "*.ts", "*.py")
@@ -79,9 +80,17 @@ class MigrationsConfig:
         return self.overrides.get(name, self.dry_run)
 
 
-def render_command(template: str, *, file: Path, uri_env: str, directory: Path) -> list[str]:
+def render_command(
+    template: str, *, file: Path, uri_env: str, directory: Path, database: str
+) -> list[str]:
     """The argv of one dry run: the template split like a shell, each argument filled in."""
-    values = {"file": str(file), "name": file.name, "uri_env": uri_env, "directory": str(directory)}
+    values = {
+        "file": str(file),
+        "name": file.name,
+        "uri_env": uri_env,
+        "directory": str(directory),
+        "database": database,
+    }
     return [arg.format_map(values) for arg in shlex.split(template)]
 
 

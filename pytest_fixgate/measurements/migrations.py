@@ -142,6 +142,7 @@ def dry_run_migrations(
                 file=file,
                 uri_env=uri_env,
                 directory=config.directory,
+                database=target.name,
             )
             rel = f"{log_subdir}/{_log_name(i, file)}"
             log_path = report_dir / rel
