@@ -40,6 +40,26 @@ def _rate_limited(reading: FlagsRateLimited, method: str, threshold: str) -> Fin
     )
 
 
+def _finding(
+    outcome: Outcome,
+    reason: str,
+    measured: str,
+    threshold: str,
+    samples: int,
+    method: str,
+    details: dict[str, Any],
+) -> Finding:
+    evidence = Evidence(
+        reason=reason,
+        measured=measured,
+        threshold=threshold,
+        samples=samples,
+        method=method,
+        details=details,
+    )
+    return Finding(outcome, evidence)
+
+
 def _known_overrides(live: LiveFlags, overrides: list[Override]) -> dict[str, Override]:
     # Later variables (sorted by name) win, as one Map.set after another would.
     return {o.flag: o for o in overrides if o.flag in live.flags}
@@ -92,27 +112,23 @@ def judge_flags_rollout(
     }
     measured = f"{len(problems)} of {len(rows)} intended flags off target"
     if problems:
-        return Finding(
+        return _finding(
             Outcome.FAIL,
-            Evidence(
-                reason="; ".join(problems),
-                measured=measured,
-                threshold=threshold,
-                samples=len(rows),
-                method=method,
-                details=details,
-            ),
+            "; ".join(problems),
+            measured,
+            threshold,
+            len(rows),
+            method,
+            details,
         )
-    return Finding(
+    return _finding(
         Outcome.PASS,
-        Evidence(
-            reason=f"all {len(rows)} intended flags are as intended (live state and overrides)",
-            measured=measured,
-            threshold=threshold,
-            samples=len(rows),
-            method=method,
-            details=details,
-        ),
+        f"all {len(rows)} intended flags are as intended (live state and overrides)",
+        measured,
+        threshold,
+        len(rows),
+        method,
+        details,
     )
 
 
@@ -140,28 +156,24 @@ def judge_flags_overrides(
     measured = f"{len(orphans)} of {len(rows)} overrides name no flag"
     if orphans:
         listed = ", ".join(f"{r['variable']} -> {r['maps_to']}" for r in orphans)
-        return Finding(
+        return _finding(
             Outcome.FAIL,
-            Evidence(
-                reason=f"{len(orphans)} override(s) map to no flag the service knows, so the "
-                f"application silently ignores them: {listed}",
-                measured=measured,
-                threshold=threshold,
-                samples=len(rows),
-                method=method,
-                details=details,
-            ),
+            f"{len(orphans)} override(s) map to no flag the service knows, so the "
+            f"application silently ignores them: {listed}",
+            measured,
+            threshold,
+            len(rows),
+            method,
+            details,
         )
-    return Finding(
+    return _finding(
         Outcome.PASS,
-        Evidence(
-            reason=f"all {len(rows)} override(s) map to known flags"
-            if rows
-            else f"no {config.override_prefix}* override in {', '.join(config.env_sources)}",
-            measured=measured,
-            threshold=threshold,
-            samples=len(rows),
-            method=method,
-            details=details,
-        ),
+        f"all {len(rows)} override(s) map to known flags"
+        if rows
+        else f"no {config.override_prefix}* override in {', '.join(config.env_sources)}",
+        measured,
+        threshold,
+        len(rows),
+        method,
+        details,
     )
