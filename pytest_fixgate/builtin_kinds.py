@@ -19,6 +19,7 @@ BUILTIN_KIND_MODULES: tuple[str, ...] = (
     "pytest_fixgate.config.sentry",
     "pytest_fixgate.config.commands",
     "pytest_fixgate.config.audit",
+    "pytest_fixgate.config.bundle",
     "pytest_fixgate.config.secrets_parity",
     "pytest_fixgate.config.flags",
     "pytest_fixgate.config.backup",

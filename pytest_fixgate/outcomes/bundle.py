@@ -1,0 +1,100 @@
+"""Judging bundle sizes against their budgets.
+
+FAIL when any chunk is over its budget (each violation a line: file, size,
+budget, delta); WARN when a chunk is within ``warn_within`` under its budget;
+PASS otherwise. A report entry older than ``max_age`` is not evidence for
+this build: ERROR. (A missing or malformed report, or a build directory
+without chunks, never reaches the judge: the measurement raises, ERROR.)
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+from pytest_fixgate.config.bundle import BundleConfig
+from pytest_fixgate.config.durations import format_duration
+from pytest_fixgate.measurements.bundle import BudgetEntry, ChunkSize
+from pytest_fixgate.outcomes.model import Evidence, Finding, Outcome
+
+__all__ = ["judge_bundle"]
+
+_LISTED = 50  # chunks listed in the evidence at most (largest first)
+
+
+def _line(chunk: ChunkSize) -> str:
+    sign = "+" if chunk.delta_kb >= 0 else ""
+    return (
+        f"{chunk.file}: {chunk.size_kb:.2f} KB, budget {chunk.budget_kb:g} KB "
+        f"({sign}{chunk.delta_kb:.2f} KB)"
+    )
+
+
+def judge_bundle(config: BundleConfig, entry: BudgetEntry, *, now: _dt.datetime) -> Finding:
+    near = [
+        c
+        for c in entry.chunks
+        if not c.over and c.size_kb >= c.budget_kb * (1 - config.warn_within)
+    ]
+    details: dict[str, Any] = {
+        "source": entry.source,
+        "path": str(config.report or config.chunks),
+        "timestamp": entry.timestamp.isoformat() if entry.timestamp else None,
+        "branch": entry.branch,
+        "total_kb": round(entry.total_kb, 2),
+        "bundle_count": entry.bundle_count,
+        "violations": [c.as_dict() for c in entry.violations],
+        "within_warn_band": [c.as_dict() for c in near],
+        "chunks": [c.as_dict() for c in entry.chunks[:_LISTED]],
+        "all_chunks_listed": entry.all_chunks,
+        "warn_within": f"{config.warn_within * 100:g}%",
+    }
+    measured = (
+        f"{entry.bundle_count} chunks, {entry.total_kb:.2f} KB gzipped, "
+        f"{max(entry.over_budget_count, len(entry.violations))} over budget"
+    )
+    threshold = f"every chunk within its budget (WARN within {config.warn_within * 100:g}% under)"
+    method = (
+        f"last entry of {config.report}"
+        if entry.source == "report"
+        else f"gzip (level 6) of every .js under {config.chunks}, classified by file name"
+    )
+
+    def finding(outcome: Outcome, reason: str) -> Finding:
+        return Finding(
+            outcome,
+            Evidence(
+                reason=reason,
+                measured=measured,
+                threshold=threshold,
+                samples=entry.bundle_count,
+                method=method,
+                details=details,
+            ),
+        )
+
+    if entry.timestamp is not None:
+        age = (now - entry.timestamp).total_seconds()
+        details["age_s"] = round(age, 1)
+        if age > config.max_age_s:
+            return finding(
+                Outcome.ERROR,
+                f"the report's last entry ({entry.timestamp.isoformat()}) is "
+                f"{format_duration(round(age))} old, older than max_age "
+                f"{format_duration(config.max_age_s)}: not evidence for this build",
+            )
+    if entry.violations or entry.over_budget_count:
+        lines = "; ".join(_line(c) for c in entry.violations[:10]) or (
+            f"the report counts {entry.over_budget_count} over budget but lists none"
+        )
+        n = max(entry.over_budget_count, len(entry.violations))
+        return finding(Outcome.FAIL, f"{n} chunk{'s' if n != 1 else ''} over budget: {lines}")
+    if near:
+        lines = "; ".join(_line(c) for c in near[:10])
+        return finding(
+            Outcome.WARN,
+            f"{len(near)} chunk{'s' if len(near) != 1 else ''} within "
+            f"{config.warn_within * 100:g}% under budget: {lines}",
+        )
+    scope = "" if entry.all_chunks else " (the report lists its five largest chunks)"
+    return finding(Outcome.PASS, f"every chunk within budget{scope}")
