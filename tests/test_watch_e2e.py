@@ -10,8 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-from tests.gaterun import GateRunResult, run_gate
+from gaterun import GateRunResult, run_gate
 
 ROLLBACK = (
     "rollback_command = ['{py}', '-c', "

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.gaterun import QUIET_PLUGINS, REPO, run_gate
+from gaterun import QUIET_PLUGINS, REPO, run_gate
 
 CONFIG = """
 [env.production]

@@ -60,7 +60,7 @@ def open_sources(
 ) -> dict[str, Source]:
     """Open every source a rule reads. A source that cannot even be opened (a secret's
     variable unset) raises ProbeError: the watch cannot measure, so it is an ERROR."""
-    needed = {rule.source for rule in cfg.rules} | {"probe"}
+    needed = {rule.source for rule in cfg.rules}
     opened: dict[str, Source] = {}
     try:
         for name in sorted(needed):
