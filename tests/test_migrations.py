@@ -1,0 +1,176 @@
+"""The database fingerprint, pending migrations and the migrations config, against a real
+SecantusDB (the ``mongo`` fixture), each test in its own database."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pymongo
+import pytest
+from datagates import MIGRATIONS
+
+from pytest_fixgate.config.migrations import parse_migrations, render_command
+from pytest_fixgate.config.table import ConfigTable
+from pytest_fixgate.errors import ConfigError, ProbeError
+from pytest_fixgate.kinds import KindContext
+from pytest_fixgate.measurements.fingerprint import fingerprint_database
+from pytest_fixgate.measurements.migrations import pending_migrations
+from pytest_fixgate.outcomes.migrations import judge_pending
+from pytest_fixgate.outcomes.model import Outcome
+from pytest_fixgate.reference import free_port
+
+
+@pytest.fixture
+def db(mongo) -> Iterator[pymongo.database.Database]:
+    client: pymongo.MongoClient = pymongo.MongoClient(mongo.uri)
+    name = "t_" + secrets.token_hex(4)
+    yield client[name]
+    client.drop_database(name)
+    client.close()
+
+
+def _print(mongo, db):
+    return fingerprint_database(mongo.uri, db.name, timeout_s=10)
+
+
+# --- fingerprint ------------------------------------------------------------------------
+
+
+def test_fingerprint_is_stable_and_names_what_changed(mongo, db):
+    db.orders.insert_many([{"_id": i, "n": i} for i in range(50)])
+    db.jobs.insert_one({"_id": 1, "status": "queued"})
+    db.orders.create_index([("n", 1)])
+    first = _print(mongo, db)
+    assert first.documents == 51 and set(first.collections) == {"orders", "jobs"}
+    assert first.changes(_print(mongo, db)) == []  # reading changes nothing
+
+    db.orders.update_one({"_id": 7}, {"$set": {"n": 7.0}})  # same count, same value as a number
+    after_update = _print(mongo, db)
+    changes = first.changes(after_update)
+    assert [(c.name, c.what) for c in changes] == [("orders", ("documents",))]
+
+    db.orders.insert_one({"_id": 99})
+    db.jobs.create_index("status")
+    db.extra.insert_one({"_id": 1})
+    changes = after_update.changes(_print(mongo, db))
+    assert [(c.name, c.what) for c in changes] == [
+        ("extra", ("added",)),
+        ("jobs", ("indexes",)),
+        ("orders", ("documents", "count")),
+    ]
+    assert changes[2].describe() == "orders (documents, count 50 -> 51)"
+
+
+def test_fingerprint_hashes_in_id_order_not_insertion_order(mongo, db):
+    other = db.client[db.name + "_b"]
+    try:
+        db.c.insert_many([{"_id": i, "v": i} for i in range(20)])
+        other.c.insert_many([{"_id": i, "v": i} for i in reversed(range(20))])
+        a = _print(mongo, db).collections["c"]
+        b = fingerprint_database(mongo.uri, other.name, timeout_s=10).collections["c"]
+        assert a.digest == b.digest and a.count == b.count == 20
+    finally:
+        db.client.drop_database(other.name)
+
+
+def test_fingerprint_of_an_unreachable_server_is_an_error():
+    uri = f"mongodb://127.0.0.1:{free_port()}/"
+    with pytest.raises(ProbeError, match="no server answered"):
+        fingerprint_database(uri, "x", timeout_s=0.3)
+
+
+def test_fingerprint_needs_a_database_name(mongo):
+    with pytest.raises(ProbeError, match="names no database"):
+        fingerprint_database(mongo.uri, None, timeout_s=2)
+
+
+# --- pending ----------------------------------------------------------------------------
+
+
+def _config(tmp_path: Path, **keys: object):
+    data = {"directory": str(MIGRATIONS), "dry_run": "python {file} --dry-run", **keys}
+    ctx = KindContext(
+        env_name="staging",
+        base_dir=tmp_path,
+        timeout_s=5.0,
+        file="fixgate.toml",
+        all_envs={"staging": {"mongodb_uri_env": "MONGODB_URI"}},
+    )
+    return parse_migrations(ConfigTable(data, "fixgate.toml", "env.staging.migrations"), ctx)
+
+
+def test_pending_are_the_files_the_changelog_does_not_record(tmp_path, mongo, db):
+    db.changelog.insert_one({"fileName": "001_create_work_order_indexes.py"})
+    db.changelog.insert_one({"fileName": "scripts/000_gone.py"})  # recorded with a path
+    config = _config(tmp_path, database=db.name)
+    pending = pending_migrations(mongo.uri, config, timeout_s=5)
+    assert [p.name for p in pending.files] == [
+        "001_create_work_order_indexes.py",
+        "002_backfill_priority.py",
+    ]
+    assert [p.name for p in pending.pending] == ["002_backfill_priority.py"]
+    assert pending.applied_without_file == ["000_gone.py"]
+    finding = judge_pending(pending, str(MIGRATIONS))
+    assert finding.outcome is Outcome.WARN
+    assert "002_backfill_priority.py" in finding.evidence.reason
+
+    db.changelog.insert_one({"fileName": "002_backfill_priority.py"})
+    finding = judge_pending(pending_migrations(mongo.uri, config, timeout_s=5), str(MIGRATIONS))
+    assert finding.outcome is Outcome.PASS
+
+
+def test_nothing_recorded_means_every_file_is_pending(tmp_path):
+    # The real application records no applied migrations: `applied = false`.
+    config = _config(tmp_path, applied=False)
+    pending = pending_migrations("mongodb://unused/", config, timeout_s=1)
+    assert len(pending.pending) == 2 and not pending.recorded
+    assert "nothing records applied migrations" in judge_pending(pending, "m").evidence.reason
+
+
+def test_a_folder_without_migrations_is_inconclusive(tmp_path):
+    (tmp_path / "README.md").write_text("not a migration")
+    config = _config(tmp_path, directory=str(tmp_path), applied=False)
+    finding = judge_pending(pending_migrations("mongodb://unused/", config, timeout_s=1), "m")
+    assert finding.outcome is Outcome.INCONCLUSIVE
+
+
+# --- config -----------------------------------------------------------------------------
+
+
+def test_template_is_split_like_a_shell_and_filled_per_argument(tmp_path):
+    config = _config(tmp_path, dry_run="node '{file}' --dry-run --uri-env={uri_env} {{literal}}")
+    argv = render_command(
+        config.dry_run,
+        file=Path("/m/a b.js"),
+        uri_env="MONGODB_URI",
+        directory=Path("/m"),
+        database="db",
+    )
+    assert argv == ["node", "/m/a b.js", "--dry-run", "--uri-env=MONGODB_URI", "{literal}"]
+    assert config.mongodb_uri_env == "MONGODB_URI"  # the environment's
+    assert config.cwd == tmp_path
+
+
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        ({"dry_run": "node {file} {uri}"}, "migrations.dry_run: unknown placeholder {uri}"),
+        ({"dry_run": "node {0}"}, "unknown placeholder {0}"),
+        ({"dry_run": "node {file!r}"}, "unknown placeholder {file!r}"),
+        ({"dry_run": "node {file"}, "migrations.dry_run"),
+        ({"dry_run": "node 'unclosed"}, "No closing quotation"),
+        ({"overrides": {"a.js": "x {nope}"}}, "migrations.overrides.a.js: unknown placeholder"),
+        ({"applied": True}, "migrations.applied"),
+        ({"applied": {"collection": "c", "feild": "x"}}, "did you mean 'field'"),
+        ({"timeout": "0s"}, "migrations.timeout"),
+        ({"mongodb_uri_env": "mongodb://user:pw@host/"}, "NAME of an environment variable"),
+    ],
+)
+def test_bad_migrations_config_is_one_config_error(tmp_path, keys, message):
+    with pytest.raises(ConfigError) as excinfo:
+        _config(tmp_path, **keys)
+    text = str(excinfo.value)
+    assert message in text and "\n" not in text
+    assert "pw@" not in text

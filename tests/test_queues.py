@@ -1,0 +1,103 @@
+"""The queue gate's measurement and judge against real redis-server and SecantusDB: LLEN
+and a filtered count against max, over it FAIL, an unreachable source or a key that is not
+a list ERROR, a missing collection ERROR; config."""
+
+from __future__ import annotations
+
+import secrets
+
+import pymongo
+import pytest
+import redis
+
+from pytest_fixgate.config.queues import QueueSpec, parse_queues
+from pytest_fixgate.config.table import ConfigTable
+from pytest_fixgate.errors import ConfigError, ProbeBadResponse, ProbeError
+from pytest_fixgate.kinds import KindContext
+from pytest_fixgate.measurements.queues import mongo_queue_depth, redis_queue_depth
+from pytest_fixgate.outcomes.model import Outcome
+from pytest_fixgate.outcomes.queues import judge_queue
+from pytest_fixgate.reference import free_port
+
+
+def test_redis_list_depth_against_max(redis_srv):
+    key = "queue:test-" + secrets.token_hex(4)
+    client = redis.Redis.from_url(redis_srv.url)
+    try:
+        client.rpush(key, *range(5))
+        reading = redis_queue_depth(redis_srv.url, key, timeout_s=2)
+        assert reading.depth == 5
+        assert judge_queue(QueueSpec(id="q", max=5, redis_list=key), reading).outcome is (
+            Outcome.PASS
+        )
+        finding = judge_queue(QueueSpec(id="q", max=4, redis_list=key), reading)
+        assert finding.outcome is Outcome.FAIL
+        assert finding.evidence.reason == "queue q holds 5 job(s), over its limit of 4"
+        client.set(key + ":str", "x")
+        with pytest.raises(ProbeBadResponse, match="not a list"):
+            redis_queue_depth(redis_srv.url, key + ":str", timeout_s=2)
+    finally:
+        client.delete(key, key + ":str")
+        client.close()
+
+
+def test_unreachable_redis_is_an_error():
+    with pytest.raises(ProbeError):
+        redis_queue_depth(f"redis://127.0.0.1:{free_port()}/0", "q", timeout_s=0.5)
+
+
+def test_mongo_count_depth_against_max(mongo):
+    client: pymongo.MongoClient = pymongo.MongoClient(mongo.uri)
+    name = "q_" + secrets.token_hex(4)
+    try:
+        client[name].background_jobs.insert_many(
+            [{"status": s} for s in ["queued"] * 4 + ["completed"] * 3]
+        )
+        spec = QueueSpec(
+            id="jobs", max=3, collection="background_jobs", filter={"status": "queued"}
+        )
+        reading = mongo_queue_depth(mongo.uri, name, "background_jobs", spec.filter, timeout_s=2)
+        assert reading.depth == 4
+        assert judge_queue(spec, reading).outcome is Outcome.FAIL
+        missing = mongo_queue_depth(mongo.uri, name, "background_jobz", {}, timeout_s=2)
+        finding = judge_queue(spec, missing)
+        assert finding.outcome is Outcome.ERROR
+        assert "does not exist" in finding.evidence.reason
+    finally:
+        client.drop_database(name)
+        client.close()
+
+
+def _parse(entries, env=None):
+    env = {"redis_url_env": "R", "mongodb_uri_env": "M"} if env is None else env
+    ctx = KindContext("staging", None, 5.0, "f.toml", {"staging": env})  # type: ignore[arg-type]
+    return parse_queues(
+        [ConfigTable(e, "f.toml", f"env.staging.queues[{i}]") for i, e in enumerate(entries)], ctx
+    )
+
+
+def test_queue_config():
+    redis_spec, mongo_spec = _parse(
+        [
+            {"id": "notifications", "redis_list": "queue:n", "max": 1000},
+            {
+                "id": "jobs",
+                "collection": "background_jobs",
+                "filter": {"status": "queued"},
+                "max": 5,
+            },
+        ]
+    )
+    assert redis_spec.redis_url_env == "R" and redis_spec.gate_id == "queue.notifications"
+    assert mongo_spec.mongodb_uri_env == "M" and mongo_spec.filter == {"status": "queued"}
+    for entries, env, message in [
+        ([{"id": "q", "max": 1}], None, "exactly one of redis_list"),
+        ([{"id": "q", "max": 1, "redis_list": "a", "collection": "b"}], None, "exactly one"),
+        ([{"id": "q", "max": -1, "redis_list": "a"}], None, "queues\\[0\\].max"),
+        ([{"id": "q q", "max": 1, "redis_list": "a"}], None, "queues\\[0\\].id"),
+        ([{"id": "q", "max": 1, "redis_list": "a"}] * 2, None, "a queue id used once"),
+        ([{"id": "q", "max": 1, "redis_list": "a"}], {}, "no Redis URL variable"),
+        ([{"id": "q", "max": 1, "redis_list": "a", "filter": {}}], None, "unknown key"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            _parse(entries, env)
