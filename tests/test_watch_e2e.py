@@ -4,6 +4,7 @@ real reference service: `pytest --gate=production --watch=...` as a user runs it
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import time
@@ -166,3 +167,46 @@ def test_target_down_from_the_start_is_hold_never_promote(tmp_path: Path) -> Non
     assert json.loads(next(result.report_dir.glob("*.samples.jsonl")).read_text().splitlines()[1])[
         "errors"
     ]["probe"]
+
+
+ALERT_PLUGIN = """
+import json, os
+
+def _log(record):
+    with open(os.environ["ALERT_LOG"], "a") as fh:
+        fh.write(json.dumps(record) + "\\n")
+
+def pytest_fixgate_alert(alert, config):
+    _log(alert.as_dict())
+
+def pytest_fixgate_decision(decision, verdict, config):
+    _log({"decision": decision.kind.value, "reason": decision.reason})
+"""
+
+
+def test_under_xdist_the_alert_and_decision_hooks_are_called(tmp_path: Path, reference) -> None:
+    (tmp_path / "alert_plugin.py").write_text(ALERT_PLUGIN)
+    log = tmp_path / "alerts.jsonl"
+    reference.set_faults(error_ratio=1.0)
+    environ = {
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")])),
+        "ALERT_LOG": str(log),
+        "WATCH_TOKEN": SECRET,
+    }
+    result = run_gate(
+        tmp_path,
+        _config(reference.base_url, ERRORS_SEV1),
+        "--watch=10s",
+        "-n",
+        "2",
+        "-p",
+        "alert_plugin",
+        env_name="production",
+        environ=environ,
+    )
+    assert result.exit_code == 10, result.output
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [r.get("rule") or r.get("decision") for r in records] == ["errors", "ROLLBACK"]
+    assert records[0]["severity"] == "SEV-1" and records[0]["t"] == 0.0
+    assert "errors (SEV-1)" in records[1]["reason"]
+    assert "watch production:" in result.output  # the live line, from the xdist worker
