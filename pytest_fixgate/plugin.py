@@ -210,6 +210,8 @@ def pytest_configure(config: pytest.Config) -> None:
         redactor=Redactor.from_env(env.secret_env_names()),
         advisory=bool(config.getoption("gate_advisory")),
     )
+    if not run.advisory:
+        _refuse_partial_runs(config)
     config.stash[RUN_KEY] = run
     _fewer_gc_passes(config)
     if hasattr(config, "workerinput"):
@@ -218,6 +220,31 @@ def pytest_configure(config: pytest.Config) -> None:
 
     reporter = GateReporter.for_config(config, run)
     config.pluginmanager.register(reporter, GateReporter.PLUGIN_NAME)
+
+
+#: Options that run a part of the suite or stop it early, as (option dest, flag).
+_PARTIAL_RUN_OPTIONS = (
+    ("keyword", "-k"),
+    ("markexpr", "-m"),
+    ("deselect", "--deselect"),
+    ("lf", "--lf"),
+    ("failedfirst", "--ff"),
+    ("stepwise", "--sw"),
+    ("stepwise_skip", "--sw-skip"),
+    ("maxfail", "-x/--maxfail"),
+)
+
+
+def _refuse_partial_runs(config: pytest.Config) -> None:
+    """A release decision needs every gate: options that select or stop early are allowed
+    only in an advisory run. (A file or node id on the command line is allowed, and the
+    gates it leaves out end ERROR "did not run": the completeness rule.)"""
+    for dest, flag in _PARTIAL_RUN_OPTIONS:
+        if getattr(config.option, dest, None):
+            raise pytest.UsageError(
+                f"fixgate: {flag} runs only part of the gate suite; a gate run decides on "
+                "every gate. Add --gate-advisory for a partial, advisory run (exit 0)"
+            )
 
 
 def current_gate_run(config: pytest.Config) -> GateRun | None:
@@ -257,6 +284,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if marker is None:
             # A test in the gate suite without a marker still counts, and is required.
             marker = GateMarker(item.nodeid, item.name, "critical", True, ())
+        unknown = [name for name in marker.needs if not run.env.knows(name)]
+        if unknown:
+            # A typo here would hide the gate as "not configured" forever.
+            raise pytest.UsageError(
+                f"fixgate: {item.nodeid}: needs={unknown[0]!r} is neither an environment key "
+                "nor a registered gate kind's section"
+            )
         item.stash[_INFO_KEY] = marker.info_for(item, run.env)
         missing = marker.missing_config(run.env)
         if missing is not None:

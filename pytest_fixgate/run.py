@@ -16,7 +16,7 @@ from pytest_fixgate import timing
 from pytest_fixgate.config.schema import EnvConfig
 from pytest_fixgate.decision import Decision, DecisionKind, decide
 from pytest_fixgate.kinds import GateKind
-from pytest_fixgate.outcomes.model import GateInfo, GateResult
+from pytest_fixgate.outcomes.model import Evidence, GateInfo, GateResult, Outcome
 from pytest_fixgate.redaction import Redactor
 
 __all__ = [
@@ -89,6 +89,7 @@ class GateRun:
         """Decide. ``incomplete`` says why the run did not finish (interrupted, collection
         errors): then it is a HOLD whatever the gates that did run say."""
         self.finished = timing.utcnow()
+        self.add_missing_gates()
         results = self.ordered_results()
         # A watch gate names the SEV-1/SEV-2 alerts that fired: they make a ROLLBACK.
         alerts = [a for r in results for a in r.evidence.details.get("rollback_alerts", ())]
@@ -99,6 +100,31 @@ class GateRun:
             )
         self.decision = decision
         return self.decision
+
+    def add_missing_gates(self) -> list[str]:
+        """The completeness rule: every gate the config implies has a result. One that was
+        deselected, skipped at import, stopped by ``-x`` or never reached is ERROR "did not
+        run", so no command-line option turns a partial run into a PROMOTE."""
+        seen = {result.info.id for result in self.results.values()}
+        missing = [gate_id for gate_id in self.env.implied_gates if gate_id not in seen]
+        for gate_id in missing:
+            override = self.env.gates.get(gate_id)
+            info = GateInfo(
+                id=gate_id,
+                title="a gate the config implies",
+                required=override.required
+                if override is not None and override.required is not None
+                else True,
+            )
+            reason = (
+                "did not run: the config implies this gate, but the run never reached it "
+                "(deselected, a file or test named on the command line, skipped at import, "
+                "or stopped early)"
+            )
+            self.results[f"<did not run>::{gate_id}"] = GateResult(
+                info, Outcome.ERROR, Evidence(reason=reason), nodeid=f"<did not run>::{gate_id}"
+            )
+        return missing
 
     def ordered_results(self) -> list[GateResult]:
         return sorted(self.results.values(), key=lambda r: (r.info.id, r.nodeid))

@@ -55,7 +55,8 @@ required = false
     assert env.health[0].expect_json == {"ready": True, "checks": {"mongodb": "ok"}}
     assert env.health[0].timeout_s == 1.5
     assert env.load is not None and env.load.duration_s == 30
-    assert [t.key for t in env.load.thresholds] == ["p(95)", "p(99)"]
+    # The runbook's error_rate < 1% joins latency limits that would hide failures.
+    assert [t.key for t in env.load.thresholds] == ["p(95)", "p(99)", "error_rate"]
     assert env.load.locustfile == BUILTIN_LOCUSTFILES / "ready.py"
     assert env.gates["health./api/health/ready"].required is False
 
@@ -193,7 +194,7 @@ def test_warmup_must_be_shorter_than_the_run(tmp_path: Path) -> None:
     [
         ('["error_rate == 1%"]', "expected a limit with <, <=, > or >="),
         ('["p(95) < 1s", "p(95) < 2s"]', "expected one threshold per metric (p(95))"),
-        ('["value == 1"]', "expected a load metric"),
+        ('["value == 1"]', "expected a metric among"),
     ],
 )
 def test_load_thresholds_are_limits_one_per_metric(

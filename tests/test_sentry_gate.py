@@ -97,10 +97,10 @@ def test_three_percent_of_5000_fails() -> None:
         (0.009, 1000, 100, "lies inside the 95% interval"),
         (0.011, 2000, 100, "lies inside the 95% interval"),
         (0.0, 50, 100, "only 50 transactions"),
-        (0.5, 99, 100, "fewer than min_samples = 100"),
+        (0.005, 99, 100, "fewer than min_samples = 100"),
         (0.0, 0, 100, "no transactions"),
     ],
-    ids=["just-under", "just-over", "few-clean", "few-bad", "none"],
+    ids=["just-under", "just-over", "few-clean", "few-undecided", "none"],
 )
 def test_undecidable_rates_are_inconclusive(
     failure_rate: float, count: int, min_samples: int, words: str
@@ -109,6 +109,16 @@ def test_undecidable_rates_are_inconclusive(
     assert finding.outcome is Outcome.INCONCLUSIVE
     assert words in finding.evidence.reason
     assert finding.evidence.samples == count
+
+
+@pytest.mark.parametrize("count", [3, 30, 99])
+def test_a_proven_failure_is_fail_whatever_min_samples(count: int) -> None:
+    # Every transaction failed: the Wilson interval lies wholly over 1% at any count.
+    finding = judge_sentry_threshold(LIMIT, reading(1.0, count), min_samples=100)
+    assert finding.outcome is Outcome.FAIL, finding.evidence.reason
+    assert finding.evidence.measured is not None
+    assert finding.evidence.measured.startswith(f"100.00% of {count} transactions")
+    assert "outside the limit" in finding.evidence.reason
 
 
 def test_rate_limited_is_inconclusive_never_pass() -> None:
@@ -358,14 +368,22 @@ def sentry_config(base_url: str, target: str | None = None, **keys: str) -> str:
     return staging_config(target or base_url, "[env.staging.sentry]\n" + lines)
 
 
-def gate_run(tmp_path: Path, config: str, *args: str, **environ: str) -> GateRunResult:
+def gate_run(
+    tmp_path: Path, config: str, *args: str, suite: Path = SUITE, **environ: str
+) -> GateRunResult:
+    """Only the Sentry gates run (the health gates the config implies end "did not run"),
+    unless ``suite`` names the whole gate suite."""
     env = {"T_SENTRY_ORG": "acme", "T_SENTRY_PROJECT": "backend", "T_SENTRY_TOKEN": TOKEN}
-    return run_gate(tmp_path, config, *args, environ={**env, **environ}, suite=SUITE)
+    return run_gate(tmp_path, config, *args, environ={**env, **environ}, suite=suite)
 
 
-def test_gate_passes_at_half_a_percent_and_promotes(tmp_path: Path, sentry: SentryStandin) -> None:
+def test_gate_passes_at_half_a_percent_and_promotes(
+    tmp_path: Path, sentry: SentryStandin, reference: Any
+) -> None:
     sentry.set(failure_rate=0.005, count=5000)
-    run = gate_run(tmp_path, sentry_config(sentry.base_url))
+    # The whole suite: the health gates the config implies must run too for a PROMOTE.
+    config = sentry_config(sentry.base_url, target=reference.base_url)
+    run = gate_run(tmp_path, config, suite=GATES)
     assert run.exit_code == 0, run.output
     assert run.verdict["decision"] == "PROMOTE"
     gate = run.gate("sentry.error_rate")
@@ -410,7 +428,8 @@ def test_one_gate_per_threshold(tmp_path: Path, sentry: SentryStandin) -> None:
         'timeout = "2s"\n', 'timeout = "2s"\nthresholds = ["error_rate < 2%", "count >= 1000"]\n'
     )
     run = gate_run(tmp_path, config)
-    assert run.outcomes() == {"sentry.error_rate": "PASS", "sentry.count": "FAIL"}
+    sentry_gates = {k: v for k, v in run.outcomes().items() if k.startswith("sentry.")}
+    assert sentry_gates == {"sentry.error_rate": "PASS", "sentry.count": "FAIL"}
 
 
 @pytest.mark.parametrize(
@@ -503,7 +522,9 @@ def test_without_a_sentry_table_the_gate_is_not_configured(tmp_path: Path) -> No
     assert run.exit_code == 1, run.output  # nothing ran: a HOLD, never a PROMOTE
     missing = {g["id"]: g["missing"] for g in run.verdict["not_configured"]}
     assert missing == {"sentry": "sentry"}
-    assert run.verdict["gates"] == []
+    # The health gates the config implies did not run (only test_sentry.py was named).
+    assert run.verdict["gates"]
+    assert all(g["reason"].startswith("did not run") for g in run.verdict["gates"])
 
 
 def _artifacts(run: GateRunResult, summary: Path) -> dict[str, str]:
