@@ -331,3 +331,12 @@ def test_a_reader_sees_the_decision_failures_and_one_chart_set(
 
 def _close(pixel: tuple[int, int, int], rgb: tuple[int, int, int], tol: int = 12) -> bool:
     return all(abs(a - b) <= tol for a, b in zip(pixel, rgb, strict=True))
+
+
+def test_step_summary_lists_failing_gates_first_with_counts() -> None:
+    from pytest_fixgate.reports.markdown import render_markdown
+
+    gates = [_gate("a.pass", "PASS"), _gate("b.error", "ERROR"), _gate("c.fail", "FAIL")]
+    text = render_markdown(_verdict(gates))
+    assert text.index("`c.fail`") < text.index("`b.error`") < text.index("`a.pass`")
+    assert "❌ FAIL 1 · 💥 ERROR 1 · ❔ INCONCLUSIVE 0 · ⚠️ WARN 0 · ✅ PASS 1" in text

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pytest_fixgate.reports.html import OUTCOME_ORDER, order_key
+
 __all__ = ["render_markdown"]
 
 _ICON = {"PASS": "✅", "WARN": "⚠️", "INCONCLUSIVE": "❔", "FAIL": "❌", "ERROR": "💥"}
@@ -25,10 +27,12 @@ def render_markdown(verdict: dict[str, Any]) -> str:
         f"Target `{verdict['target']}`, commit `{verdict['commit'] or 'unknown'}`, "
         f"{verdict['started']} to {verdict['finished']}.",
         "",
+        " · ".join(f"{_ICON[o]} {o} {verdict['counts'].get(o, 0)}" for o in OUTCOME_ORDER),
+        "",
         "| gate | outcome | measured | threshold | reason |",
         "|---|---|---|---|---|",
     ]
-    for gate in verdict["gates"]:
+    for gate in sorted(verdict["gates"], key=order_key):  # failing gates first
         required = "" if gate["required"] else " (optional)"
         lines.append(
             f"| `{_cell(gate['id'])}`{required} | {_ICON.get(gate['outcome'], '')} "
