@@ -13,7 +13,6 @@ import datetime as _dt
 from typing import Any
 
 from pytest_fixgate.config.bundle import BundleConfig
-from pytest_fixgate.config.durations import format_duration
 from pytest_fixgate.measurements.bundle import BudgetEntry, ChunkSize
 from pytest_fixgate.outcomes.model import Evidence, Finding, Outcome
 
@@ -28,6 +27,14 @@ def _line(chunk: ChunkSize) -> str:
         f"{chunk.file}: {chunk.size_kb:.2f} KB, budget {chunk.budget_kb:g} KB "
         f"({sign}{chunk.delta_kb:.2f} KB)"
     )
+
+
+def _span(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    if seconds >= 60:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds:.0f} s"
 
 
 def judge_bundle(config: BundleConfig, entry: BudgetEntry, *, now: _dt.datetime) -> Finding:
@@ -80,8 +87,8 @@ def judge_bundle(config: BundleConfig, entry: BudgetEntry, *, now: _dt.datetime)
             return finding(
                 Outcome.ERROR,
                 f"the report's last entry ({entry.timestamp.isoformat()}) is "
-                f"{format_duration(round(age))} old, older than max_age "
-                f"{format_duration(config.max_age_s)}: not evidence for this build",
+                f"{_span(age)} old, older than max_age {_span(config.max_age_s)}: "
+                "not evidence for this build",
             )
     if entry.violations or entry.over_budget_count:
         lines = "; ".join(_line(c) for c in entry.violations[:10]) or (
