@@ -18,7 +18,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pytest_fixgate.config.schema import EnvConfig, LoadConfig
 from pytest_fixgate.config.thresholds import Threshold
@@ -26,7 +26,15 @@ from pytest_fixgate.config.thresholds import Threshold
 if TYPE_CHECKING:
     from pytest_fixgate.measurements.load import LoadProgress, LoadRun, LoadSpec
 
-__all__ = ["LoadCheck", "SharedLoad", "load_checks", "load_spec", "shared_load_run"]
+__all__ = [
+    "LoadCheck",
+    "SharedLoad",
+    "abort_rules",
+    "error_limit",
+    "load_checks",
+    "load_spec",
+    "shared_load_run",
+]
 
 _RUN_FILE = "load-run.pickle"
 _ERROR_FILE = "load-error.json"
@@ -60,7 +68,40 @@ def load_spec(env: EnvConfig, results_dir: Path, workers: int | None = None) -> 
         request_timeout_s=load.request_timeout_s,
         env=child_env,
         extra_args=(*extra, *load.locust_args),
+        **abort_rules(load),
     )
+
+
+def _upper_limits(
+    thresholds: tuple[Threshold, ...], key: str
+) -> tuple[tuple[str, float, str], ...]:
+    return tuple(
+        (t.op, float(t.value), t.text)
+        for t in thresholds
+        if t.key == key and t.upper_bound and isinstance(t.value, int | float)
+    )
+
+
+def abort_rules(load: LoadConfig) -> dict[str, Any]:
+    """The LoadSpec fields for abort on fail: the overall limits whose certain failure
+    stops the load (error rates; with ``window``, the p95 per window)."""
+    if not load.abort_on_fail:
+        return {}
+    return {
+        "abort_error_rate": _upper_limits(load.thresholds, "error_rate"),
+        "abort_window_p95_ms": _upper_limits(load.thresholds, "p(95)") if load.window_s else (),
+    }
+
+
+def error_limit(load: LoadConfig, endpoint: str | None) -> Threshold | None:
+    """The error-rate threshold a latency gate is held to: the endpoint's own, else the
+    table's (the config adds the runbook's 1% when none is written)."""
+    own = load.endpoint_thresholds.get(endpoint, ()) if endpoint else ()
+    for thresholds in (own, load.thresholds):
+        limits = [t for t in thresholds if t.metric == "error_rate" and t.upper_bound]
+        if limits:
+            return min(limits, key=lambda t: float(t.value))  # type: ignore[arg-type]
+    return None
 
 
 def shared_load_run(

@@ -1,4 +1,6 @@
-"""The load judges on runs built from capture files: the generator must be trusted first."""
+"""The load judges on runs built from capture files: proven failures FAIL at any sample
+count, latency gates do not hide failures, windows without data are not a pass, and the
+generator must be trusted before its latencies are."""
 
 from __future__ import annotations
 
@@ -13,6 +15,9 @@ from pytest_fixgate.measurements.load.results import CpuUsage, build_load_run
 from pytest_fixgate.measurements.stats import LatencyHistogram
 from pytest_fixgate.outcomes.load import judge_load_threshold
 from pytest_fixgate.outcomes.model import Outcome
+
+ROOM = CpuUsage({"local": (30.0, 35.0, 32.0, 31.0, 30.0)})
+ONE_PERCENT = compile_threshold("error_rate < 1%")
 
 
 def run_with_cpu(tmp_path: Path, cpu: CpuUsage) -> LoadRun:
@@ -80,3 +85,142 @@ def test_error_rate_does_not_depend_on_the_generator(tmp_path: Path) -> None:
         compile_threshold("error_rate < 1%"), run.overall, run, min_samples=100
     )
     assert finding.outcome is Outcome.PASS, finding.evidence.reason
+
+
+def synthetic_run(
+    tmp_path: Path,
+    steps: dict[int, dict[str, object]],
+    *,
+    duration_s: int = 10,
+    window_s: float | None = None,
+    aborted: dict[str, object] | None = None,
+) -> LoadRun:
+    """A run from one capture file: per step, "ok" latencies, "censored" lower bounds
+    and failure "kinds"."""
+    encoded = {}
+    for index, step in steps.items():
+        ok, censored = LatencyHistogram(), LatencyHistogram()
+        ok.record_many(step.get("ok", []))  # type: ignore[arg-type]
+        censored.record_many(step.get("censored", []))  # type: ignore[arg-type]
+        kinds: dict[str, int] = step.get("kinds", {})  # type: ignore[assignment]
+        encoded[str(index)] = {
+            "hist": ok.encode(),
+            "censored": censored.encode(),
+            "requests": ok.count + sum(kinds.values()),
+            "kinds": kinds,
+        }
+    capture = tmp_path / "capture.json"
+    capture.write_text(
+        json.dumps(
+            {
+                "schema": 1,
+                "role": "local",
+                "pid": 1,
+                "step_s": 1.0,
+                "endpoints": [
+                    {"method": "GET", "name": "/ready", "steps": encoded, "examples": {}}
+                ],
+            }
+        )
+    )
+    spec = LoadSpec(
+        host="http://127.0.0.1:1",
+        locustfile=Path("a.py"),
+        users=2,
+        spawn_rate=2,
+        duration_s=duration_s,
+        window_s=window_s,
+        results_dir=tmp_path,
+    )
+    return build_load_run(
+        spec,
+        [capture],
+        locust_json=None,
+        t0=1000.0,
+        t_end=1000.0 + duration_s,
+        cpu=ROOM,
+        exit_code=1,
+        command=["locust"],
+        aborted=aborted,
+    )
+
+
+def judge(run: LoadRun, text: str, min_samples: int = 100, **kw: object):
+    return judge_load_threshold(
+        compile_threshold(text), run.overall, run, min_samples=min_samples, **kw
+    )
+
+
+def test_latency_alone_does_not_hide_sixty_percent_failures(tmp_path: Path) -> None:
+    # 40 fast successes and 60 HTTP 500s a second: the successes' p95 is 10 ms.
+    steps = {i: {"ok": [10.0] * 40, "kinds": {"http_5xx": 60}} for i in range(10)}
+    run = synthetic_run(tmp_path, steps)
+    blind = judge(run, "p(95) < 1500ms")
+    assert blind.outcome is Outcome.PASS  # the judge alone sees only the answers
+    held = judge(run, "p(95) < 1500ms", error_limit=ONE_PERCENT)
+    assert held.outcome is Outcome.FAIL, held.evidence.reason
+    assert "600 of 1000 requests failed (60.00%), over error_rate < 1%" in held.evidence.reason
+    assert held.evidence.measured and held.evidence.measured.startswith("10.0 ms")
+
+
+def test_failures_over_the_limit_but_not_proven_are_inconclusive(tmp_path: Path) -> None:
+    # 2 of 100 failed: 2% is over 1%, but the Wilson interval reaches down to 0.55%.
+    run = synthetic_run(tmp_path, {0: {"ok": [10.0] * 98, "kinds": {"http_5xx": 2}}})
+    finding = judge(run, "p(95) < 1500ms", error_limit=ONE_PERCENT)
+    assert finding.outcome is Outcome.INCONCLUSIVE, finding.evidence.reason
+    assert "interval reaches below it" in finding.evidence.reason
+    clean = synthetic_run(tmp_path, {0: {"ok": [10.0] * 100}})
+    assert judge(clean, "p(95) < 1500ms", error_limit=ONE_PERCENT).outcome is Outcome.PASS
+
+
+@pytest.mark.parametrize("n", [3, 30, 99])
+def test_a_proven_failure_is_fail_below_min_samples(tmp_path: Path, n: int) -> None:
+    # fixgate demo --fault db-down: every request failed.
+    run = synthetic_run(tmp_path, {0: {"kinds": {"http_5xx": n}}})
+    rate = judge(run, "error_rate < 1%")
+    assert rate.outcome is Outcome.FAIL, rate.evidence.reason
+    assert rate.evidence.measured and rate.evidence.measured.startswith("100.00% (95% CI")
+    latency = judge(run, "p(95) < 1500ms", error_limit=ONE_PERCENT)
+    assert latency.outcome is Outcome.FAIL and "no request succeeded" in latency.evidence.reason
+
+
+def test_min_samples_only_holds_back_a_would_be_pass(tmp_path: Path) -> None:
+    run = synthetic_run(tmp_path, {0: {"ok": [10.0] * 30}})
+    finding = judge(run, "p(95) < 1500ms")
+    assert finding.outcome is Outcome.INCONCLUSIVE
+    assert "only 30 requests, fewer than min_samples = 100" in finding.evidence.reason
+    assert finding.evidence.measured  # the figure is still shown
+    slow = synthetic_run(tmp_path, {0: {"ok": [3010.0] * 10}})
+    assert judge(slow, "p(95) < 1500ms").outcome is Outcome.FAIL  # 10 requests prove it
+
+
+def test_a_window_where_nothing_ended_is_no_pass(tmp_path: Path) -> None:
+    # Fine until 4 s, then a hang: nothing ends in 4-10 s.
+    steps = {i: {"ok": [10.0] * 100} for i in range(4)}
+    run = synthetic_run(tmp_path, steps, window_s=2)
+    assert [w.requests for w in run.overall.windows] == [200, 200, 0, 0, 0]
+    finding = judge(run, "p(95) < 1500ms")
+    assert finding.outcome is Outcome.INCONCLUSIVE, finding.evidence.reason
+    assert "4-6 s (no request ended in it: a hang?)" in finding.evidence.reason
+
+
+def test_requests_cut_off_by_a_hang_fail_their_window(tmp_path: Path) -> None:
+    # The hung requests ended (timed out, or were stopped) in the last step, 5 s and more.
+    steps: dict[int, dict[str, object]] = {i: {"ok": [10.0] * 100} for i in range(4)}
+    steps[9] = {"censored": [5500.0] * 4, "kinds": {"unfinished": 4}}
+    run = synthetic_run(tmp_path, steps, window_s=2)
+    finding = judge(run, "p(95) < 1500ms")
+    assert finding.outcome is Outcome.FAIL, finding.evidence.reason
+    assert "8-10 s: p95 at least" in finding.evidence.reason
+    assert run.overall.failures == {"unfinished": 4}
+
+
+def test_an_aborted_run_fails_what_it_proved_and_nothing_passes(tmp_path: Path) -> None:
+    steps = {i: {"ok": [10.0] * 50, "kinds": {"http_5xx": 50}} for i in range(3)}
+    aborted = {"at_s": 3.0, "reason": "error rate certain over 1%"}
+    run = synthetic_run(tmp_path, steps, duration_s=60, aborted=aborted)
+    assert judge(run, "error_rate < 1%").outcome is Outcome.FAIL
+    rps = judge(run, "rps > 1")
+    assert rps.outcome is Outcome.INCONCLUSIVE
+    assert "stopped early at 3.0 s of 60 s" in rps.evidence.reason
+    assert "needed the full duration" in rps.evidence.reason

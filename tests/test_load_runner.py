@@ -34,7 +34,7 @@ from pytest_fixgate.measurements.load import (
 from pytest_fixgate.measurements.load.failures import body_matches, classify
 from pytest_fixgate.measurements.load.progress import format_progress
 from pytest_fixgate.measurements.load.results import locust_percentile
-from pytest_fixgate.measurements.load.runner import capture_module_path, error_line
+from pytest_fixgate.measurements.load.runner import capture_module_path, diagnose, error_line
 from pytest_fixgate.measurements.stats import LatencyHistogram
 from pytest_fixgate.reference import ReferenceService
 
@@ -371,6 +371,22 @@ def test_locustfile_without_a_user_class_is_named_so(tmp_path: Path):
         LoadRunner(spec_for("http://127.0.0.1:9", empty, tmp_path)).run()
 
 
+@pytest.mark.parametrize(
+    "log",
+    [
+        # Locust 2.x when its pytest fallback finds nothing either.
+        "[2026-01-01 00:00:00,000] vm/ERROR/locust.main: No User class found!\n",
+        # Locust >= 2.32 when the pytest fallback itself crashes (trio without epoll, ...).
+        'Traceback (most recent call last):\n  File "main.py", line 146, in '
+        "load_locustfile_pytest\nAttributeError: module 'select' has no attribute 'epoll'\n",
+    ],
+    ids=["logged", "pytest-fallback-crashed"],
+)
+def test_no_user_class_reads_the_same_whatever_locust_says(log: str):
+    assert diagnose(log, 1).startswith("no User class found")
+    assert diagnose("[x] vm/ERROR/locust.main: something else\n", 1) == "something else"
+
+
 def test_a_master_that_refuses_to_start_does_not_leave_workers_waiting(tmp_path: Path):
     spec = spec_for(
         "http://127.0.0.1:9",
@@ -451,6 +467,166 @@ def test_a_locustfile_that_raises_in_every_task_is_an_error(tmp_path: Path):
     )
     with pytest.raises(LoadRunError, match="scenario bug"):
         LoadRunner(spec_for("http://127.0.0.1:9", failing, tmp_path, duration_s=2)).run()
+
+
+SLOW_HTTP_USER = """
+from locust import HttpUser, constant, task
+
+class Slow(HttpUser):
+    wait_time = constant(0)
+
+    @task
+    def health(self):
+        self.client.get("/api/health", name="/api/health")
+"""
+
+
+def test_requests_are_judged_by_their_end_not_their_start(
+    reference: ReferenceService, tmp_path: Path
+):
+    # fixgate demo --fault slow: every request takes 3 s; all start inside the 1 s warm-up.
+    reference.set_faults(latency_ms=3000)
+    spec = spec_for(
+        reference.base_url, write(tmp_path, PLAIN), tmp_path, users=3, duration_s=4, warmup_s=1
+    )
+    run = LoadRunner(spec).run()
+    # The first wave ends at ~3 s, after the warm-up; the second ends after the run time
+    # (the users get request_timeout + 1 s to finish) and counts in the last step.
+    assert run.overall.requests == run.overall.successes >= 3
+    assert run.overall.p95.value_ms is not None and run.overall.p95.value_ms >= 3000
+
+
+FIRST_HALF_SECOND = """
+import time
+import gevent
+from locust import User, constant, task
+
+
+class Early(User):
+    # Fires requests only during its first half second, then idles.
+    wait_time = constant(0.05)
+    started = None
+
+    @task
+    def call(self):
+        now = time.monotonic()
+        Early.started = Early.started or now
+        if now - Early.started < 0.5:
+            self.environment.events.request.fire(
+                request_type="GET", name="/early", response_time=5.0, response_length=0,
+                response=None, context={}, exception=None,
+            )
+"""
+
+
+def test_requests_made_but_none_judged_say_so(tmp_path: Path):
+    spec = spec_for(
+        "http://127.0.0.1:9",
+        write(tmp_path, FIRST_HALF_SECOND),
+        tmp_path,
+        duration_s=3,
+        warmup_s=2,
+    )
+    with pytest.raises(LoadRunError) as info:
+        LoadRunner(spec).run()
+    message = str(info.value)
+    assert re.search(r"all \d+ requests ended inside the 2 s warm-up", message), message
+    assert "no request was made" not in message
+
+
+def test_request_timeout_bounds_httpuser_too(reference: ReferenceService, tmp_path: Path):
+    reference.set_faults(latency_ms=5000)
+    spec = spec_for(
+        reference.base_url,
+        write(tmp_path, SLOW_HTTP_USER),
+        tmp_path,
+        users=2,
+        duration_s=2,
+        request_timeout_s=0.5,
+    )
+    started = time.monotonic()
+    run = LoadRunner(spec).run()
+    assert set(run.overall.failures) == {"timeout"} and run.overall.failures_total >= 4
+    assert run.overall.censored.count == run.overall.failures_total
+    assert run.overall.censored.min_ms is not None and run.overall.censored.min_ms >= 450
+    assert time.monotonic() - started < 15
+
+
+SEQUENTIAL = """
+from locust import FastHttpUser, constant, task
+
+class Sequential(FastHttpUser):
+    # One task, ten slow requests in a row: it outlives the run time and its grace.
+    wait_time = constant(0)
+
+    @task
+    def many(self):
+        for _ in range(10):
+            self.client.get("/api/health", name="/api/health")
+"""
+
+
+def test_requests_in_flight_when_the_load_stops_are_unfinished(
+    reference: ReferenceService, tmp_path: Path
+):
+    reference.set_faults(latency_ms=1200)
+    spec = spec_for(
+        reference.base_url,
+        write(tmp_path, SEQUENTIAL),
+        tmp_path,
+        users=2,
+        duration_s=2,
+        request_timeout_s=1.5,  # the users get 3 s after the run time, then are stopped
+    )
+    run = LoadRunner(spec).run()
+    overall = run.overall
+    assert overall.failures == {"unfinished": 2}, overall.failures
+    assert overall.censored.count == 2 and overall.successes >= 4
+    assert any("still in flight" in t for t in overall.failure_examples["unfinished"])
+    assert run.as_dict()["overall"]["censored"]["count"] == 2
+
+
+def test_abort_on_fail_stops_a_hopeless_load_early(reference: ReferenceService, tmp_path: Path):
+    reference.set_faults(error_ratio=0.6)
+    spec = spec_for(
+        reference.base_url,
+        write(tmp_path, PLAIN),
+        tmp_path,
+        users=2,
+        duration_s=60,
+        abort_error_rate=(("<", 0.01, "error_rate < 1%"),),
+    )
+    started = time.monotonic()
+    run = LoadRunner(spec).run()
+    assert time.monotonic() - started < 15
+    assert run.aborted is not None and run.aborted.at_s < 5
+    assert "lies wholly over error_rate < 1%" in run.aborted.reason
+    assert run.overall.error_rate.low > 0.01 and run.duration_s < 10
+    assert run.as_dict()["aborted"]["reason"] == run.aborted.reason
+
+
+def test_abort_when_every_request_fails_to_connect(tmp_path: Path):
+    spec = spec_for(
+        f"http://127.0.0.1:{unused_port()}",
+        write(tmp_path, PLAIN),
+        tmp_path,
+        users=2,
+        duration_s=60,
+        abort_error_rate=(("<", 0.01, "error_rate < 1%"),),
+    )
+    run = LoadRunner(spec).run()
+    assert run.aborted is not None and run.aborted.at_s < 5
+    assert "failed to connect" in run.aborted.reason
+
+
+def test_without_abort_rules_a_failing_load_runs_its_time(
+    reference: ReferenceService, tmp_path: Path
+):
+    reference.set_faults(error_ratio=0.6)
+    run = LoadRunner(
+        spec_for(reference.base_url, write(tmp_path, PLAIN), tmp_path, duration_s=3)
+    ).run()
+    assert run.aborted is None and run.duration_s >= 2.5
 
 
 # -- pure parts ---------------------------------------------------------------------------

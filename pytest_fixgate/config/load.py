@@ -13,13 +13,17 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_fixgate.config import defaults
 from pytest_fixgate.config.table import ConfigTable
-from pytest_fixgate.config.thresholds import Threshold
+from pytest_fixgate.config.thresholds import Threshold, compile_threshold
 from pytest_fixgate.kinds import GateKind, KindContext
 
 if TYPE_CHECKING:
     from pytest_fixgate.config.schema import EnvConfig
 
-__all__ = ["KIND", "LoadConfig", "parse_load"]
+__all__ = ["KIND", "RUNBOOK_ERROR_RATE", "LoadConfig", "parse_load"]
+
+# Added to a table that sets no error_rate threshold: latency limits alone would
+# hide failures (percentiles are of the answers that came back).
+RUNBOOK_ERROR_RATE = "error_rate < 1%"
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,8 @@ class LoadConfig:
     weights: Mapping[str, int] = field(default_factory=dict)
     # More Locust command-line options, e.g. a locustfile's own ("--ready-wait-min-s=0.55").
     locust_args: tuple[str, ...] = ()
+    # Stop the load as soon as a gate's FAIL is certain (k6's abortOnFail).
+    abort_on_fail: bool = True
 
 
 def parse_load(table: ConfigTable, ctx: KindContext) -> LoadConfig:
@@ -85,7 +91,7 @@ def parse_load(table: ConfigTable, ctx: KindContext) -> LoadConfig:
         users=users,
         spawn_rate=spawn_rate,
         duration_s=table.duration("duration", d["duration"]),
-        thresholds=table.thresholds("thresholds", d["thresholds"]),
+        thresholds=_with_error_rate(table.thresholds("thresholds", d["thresholds"])),
         endpoint_thresholds=endpoint_thresholds,
         warn=table.thresholds("warn", [], allow_empty=True),
         window_s=table.duration("window") if table.has("window") else None,
@@ -95,6 +101,7 @@ def parse_load(table: ConfigTable, ctx: KindContext) -> LoadConfig:
         workers=workers,
         weights=weights,
         locust_args=tuple(locust_args),
+        abort_on_fail=table.get("abort_on_fail", bool, True, expected="true or false"),
     )
     if load.warmup_s >= load.duration_s:
         raise table.error(
@@ -102,6 +109,12 @@ def parse_load(table: ConfigTable, ctx: KindContext) -> LoadConfig:
         )
     table.finish()
     return load
+
+
+def _with_error_rate(thresholds: Sequence[Threshold]) -> tuple[Threshold, ...]:
+    if any(t.metric == "error_rate" for t in thresholds):
+        return tuple(thresholds)
+    return (*thresholds, compile_threshold(RUNBOOK_ERROR_RATE))
 
 
 def _load_checks(load: LoadConfig, env: EnvConfig) -> Sequence[tuple[str, Any]]:

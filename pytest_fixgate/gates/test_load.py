@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_fixgate.load_session import load_checks
+from pytest_fixgate.load_session import error_limit, load_checks
 from pytest_fixgate.outcomes.load import judge_load_threshold, missing_endpoint
 from pytest_fixgate.reports.load_evidence import attach_load_charts, load_run_summary
 
@@ -34,6 +34,7 @@ def test_load_threshold(gate, gate_env, gate_load, load_check):
         run,
         min_samples=gate_env.load.min_samples,
         warn=load_check.warn,
+        error_limit=error_limit(gate_env.load, load_check.endpoint),
     )
     gate.record(finding.with_details(load_run=load_run_summary(run)))
     # One chart set per run, drawing every load gate's figure: the report shows it once.

@@ -34,9 +34,8 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from enum import Enum
 from functools import cache
 from itertools import accumulate
 from statistics import NormalDist
@@ -49,8 +48,8 @@ __all__ = [
     "ErrorRate",
     "LatencyHistogram",
     "PercentileEstimate",
-    "Position",
     "WindowedHistograms",
+    "censored_percentile",
     "nearest_rank",
     "order_statistic_ranks",
     "percentile",
@@ -196,10 +195,6 @@ class LatencyHistogram:
             result.merge(hist)
         return result
 
-    def copy(self) -> LatencyHistogram:
-        """An independent copy."""
-        return LatencyHistogram.merged([self])
-
     # -- exact summary figures ---------------------------------------------
     @property
     def count(self) -> int:
@@ -344,14 +339,6 @@ class LatencyHistogram:
 # -- percentiles ---------------------------------------------------------------
 
 
-class Position(Enum):
-    """Where a threshold lies relative to a confidence interval."""
-
-    BELOW = "below"  # threshold < low: the quantile is above the threshold
-    INSIDE = "inside"  # low <= threshold <= high: cannot decide
-    ABOVE = "above"  # threshold > high: the quantile is below the threshold
-
-
 @dataclass(frozen=True)
 class PercentileEstimate:
     """A quantile of response times with its distribution-free confidence interval.
@@ -378,14 +365,6 @@ class PercentileEstimate:
     def bounded(self) -> bool:
         """True when both ends of the interval are finite sample values."""
         return self.n > 0 and self.low_rank >= 1 and self.high_rank <= self.n
-
-    def position(self, threshold_ms: float) -> Position:
-        """Where ``threshold_ms`` lies relative to the interval [low_ms, high_ms]."""
-        if threshold_ms < self.low_ms:
-            return Position.BELOW
-        if threshold_ms > self.high_ms:
-            return Position.ABOVE
-        return Position.INSIDE
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: an unbounded high end is ``None``."""
@@ -517,6 +496,44 @@ def percentile(hist: LatencyHistogram, q: float, confidence: float = 0.95) -> Pe
     )
 
 
+def censored_percentile(
+    done: LatencyHistogram,
+    censored: LatencyHistogram,
+    q: float,
+    confidence: float = 0.95,
+) -> PercentileEstimate:
+    """The q-quantile when some latencies are known only from below (right-censored).
+
+    ``done`` holds exact latencies; ``censored`` holds lower bounds: requests
+    that timed out or were still in flight when the load stopped, at the time
+    they had taken so far. Ranks are over all ``n = done + censored`` requests.
+    Lower ends come from the merged sample (a lower bound can only lower an
+    order statistic, so the interval's low end stays valid); upper ends from
+    ``done`` alone with every censored value at +infinity (rank beyond the
+    exact samples: unbounded). Without censored values this is ``percentile``.
+    """
+    if censored.count == 0:
+        return percentile(done, q, confidence)
+    merged = LatencyHistogram.merged([done, censored])
+    est = percentile(merged, q, confidence)
+    exact = done.count
+    high_ms = done.bucket_at_rank(est.high_rank)[1] if est.high_rank <= exact else math.inf
+    return PercentileEstimate(
+        q=est.q,
+        value_ms=est.value_ms,
+        low_ms=est.low_ms,
+        high_ms=high_ms,
+        n=est.n,
+        confidence=est.confidence,
+        rank=est.rank,
+        low_rank=est.low_rank,
+        # Past the exact samples the upper end is unbounded: say so in the rank too.
+        high_rank=est.high_rank if est.high_rank <= exact else est.n + 1,
+        method=est.method + f"; {censored.count} censored (lower-bound) latencies: "
+        "low end over all requests, high end with them at +infinity",
+    )
+
+
 # -- error rates -------------------------------------------------------------------
 
 
@@ -556,14 +573,6 @@ class ErrorRate:
         rate = failures / total if total else None
         return cls(failures, total, rate, low, high, confidence)
 
-    def position(self, threshold: float) -> Position:
-        """Where ``threshold`` (a proportion) lies relative to [low, high]."""
-        if threshold < self.low:
-            return Position.BELOW
-        if threshold > self.high:
-            return Position.ABOVE
-        return Position.INSIDE
-
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""
         return {
@@ -583,9 +592,8 @@ class ErrorRate:
 class WindowedHistograms:
     """Latency histograms in tumbling windows of ``step_s`` seconds, keyed by window start.
 
-    Offsets are seconds since the run's origin (its start); a sample at
-    offset t falls in the window starting at ``floor(t / step_s) * step_s``.
-    Negative offsets count in the first window.
+    Window ``i`` covers ``[i * step_s, (i + 1) * step_s)`` seconds from the
+    load run's start; the caller picks the index (by a request's end time).
     """
 
     __slots__ = ("_windows", "step_s")
@@ -596,20 +604,12 @@ class WindowedHistograms:
         self.step_s = float(step_s)
         self._windows: dict[int, LatencyHistogram] = {}
 
-    def index(self, offset_s: float) -> int:
-        """The window number (0-based) holding ``offset_s``."""
-        return max(0, math.floor(offset_s / self.step_s))
-
     def histogram(self, index: int) -> LatencyHistogram:
         """The histogram of window ``index``, created when missing."""
         hist = self._windows.get(index)
         if hist is None:
             hist = self._windows[index] = LatencyHistogram()
         return hist
-
-    def record(self, offset_s: float, ms: float) -> None:
-        """Record ``ms`` in the window holding ``offset_s``."""
-        self.histogram(self.index(offset_s)).record(ms)
 
     def merge(self, other: WindowedHistograms) -> None:
         """Add ``other``'s windows (same step) to these, window by window."""
@@ -637,17 +637,6 @@ class WindowedHistograms:
         for index in sorted(self._windows):
             yield index * self.step_s, self._windows[index]
 
-    def __len__(self) -> int:
-        return len(self._windows)
-
     def encode(self) -> dict[str, str]:
         """{window index: encoded histogram}, JSON-ready."""
         return {str(index): hist.encode() for index, hist in sorted(self._windows.items())}
-
-    @classmethod
-    def decode(cls, step_s: float, data: Mapping[str, str]) -> WindowedHistograms:
-        """Rebuild from ``encode()``'s mapping."""
-        result = cls(step_s)
-        for key, text in data.items():
-            result.histogram(int(key)).merge(LatencyHistogram.decode(text))
-        return result

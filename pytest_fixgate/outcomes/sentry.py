@@ -3,9 +3,11 @@
 An ``error_rate`` threshold is decided on the Wilson 95% interval of
 ``round(failure_rate * count)`` failures in ``count`` transactions, as the
 load gates decide theirs: PASS when the whole interval holds, FAIL when none
-of it does, INCONCLUSIVE when the limit lies inside. Before that: HTTP 429
-(Sentry would not answer) and fewer than ``min_samples`` transactions are
-INCONCLUSIVE. A ``count`` threshold compares the exact count() as a point.
+of it does, INCONCLUSIVE when the limit lies inside. HTTP 429 (Sentry would not
+answer) is INCONCLUSIVE. Fewer than ``min_samples`` transactions turn a
+would-be PASS (or an undecided interval) into INCONCLUSIVE, never a proven
+failure: an interval wholly over the limit is FAIL at any count. A ``count``
+threshold compares the exact count() as a point.
 """
 
 from __future__ import annotations
@@ -121,13 +123,14 @@ def _judge_error_rate(threshold: Threshold, reading: SentryErrorRate, min_sample
             f"Sentry recorded no transactions {window}: nothing to judge; widen the period "
             "or check the environment name",
         )
-    if reading.count < min_samples:
+    verdict = threshold.holds_for_interval(er.low, er.high)
+    # min_samples guards a PASS against thin evidence; a proven failure is FAIL at any count.
+    if verdict is not False and reading.count < min_samples:
         return finding(
             Outcome.INCONCLUSIVE,
             f"only {reading.count} transactions {window}, fewer than "
             f"min_samples = {min_samples}; widen the period or wait for traffic",
         )
-    verdict = threshold.holds_for_interval(er.low, er.high)
     if verdict is None:
         return finding(
             Outcome.INCONCLUSIVE,

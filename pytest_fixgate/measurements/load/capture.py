@@ -10,24 +10,41 @@ What it does, per Locust role:
 
 - local / worker: listens to ``events.request`` and records every request's
   own ``response_time`` into per-endpoint, per-time-step LatencyHistograms
-  (successes) and counters (failures by kind, see ``failures.py``). At
-  ``quitting`` it writes ``capture-<role>-<pid>.json``. Workers write their
-  own file instead of relying on Locust's final report to the master,
-  which the master waits for only 0.5 s before it exits.
+  (successes) and counters (failures by kind, see ``failures.py``). A
+  request belongs to the step in which it ENDED (monotonic clock, from the
+  load's start), so a slow request is judged when it is seen to be slow and
+  the warm-up drops requests that end inside it. Timeouts also go into a
+  ``censored`` histogram: their elapsed time is a lower bound of their
+  latency. The HTTP clients' ``request`` methods are wrapped: a request
+  still in flight when Locust kills its user (the load stopped) is counted
+  as ``unfinished``, censored at its elapsed time; ``HttpUser`` requests get
+  ``request_timeout`` as their ``timeout`` (FastHttpUser gets it as class
+  attributes). At ``quitting`` it writes ``capture-<role>-<pid>.json``.
+  Workers write their own file instead of relying on Locust's final report
+  to the master, which the master waits for only 0.5 s before it exits.
 - worker: adds a small delta (histogram and counts since the last report)
   to Locust's periodic report to the master, for the live progress line.
 - local / master: every second writes ``progress.json`` (elapsed, users,
   rps, p95 of the last seconds, counts); the master writes
-  ``capture-master.json`` at ``quitting``.
+  ``capture-master.json`` at ``quitting``. With ``FIXGATE_ABORT`` it also
+  stops a load run whose FAIL is already certain (abort on fail): an
+  error-rate interval wholly over its limit after ``min_requests`` judged
+  requests, every judged request so far failing to connect, or (one
+  process only) a finished window whose p95 is wholly over its limit.
 
 Configuration, from the environment set by the runner:
 ``FIXGATE_CAPTURE_DIR``, ``FIXGATE_STEP_S``, ``FIXGATE_DURATION_S``,
-``FIXGATE_REQUEST_TIMEOUT_S``, ``FIXGATE_EXPECT_JSON`` (a JSON object).
+``FIXGATE_WARMUP_S``, ``FIXGATE_REQUEST_TIMEOUT_S``, ``FIXGATE_EXPECT_JSON``
+(a JSON object), ``FIXGATE_ABORT`` (a JSON object: ``min_requests``,
+``error_rate`` [[op, limit, text]], ``window_s``, ``window_p95``
+[[op, limit_ms, text]], ``confidence``, ``stop_grace_s``).
 
 File format (read by ``results.py``): ``{"schema": 1, "role", "pid", "t0",
-"t_end", "step_s", "endpoints": [{"method", "name", "steps": {index:
-{"hist": encoded, "requests": n, "kinds": {kind: n}}}, "examples": {kind:
-[text]}}]}``.
+"t_end" (wall clock, for display), "duration_s" (monotonic), "step_s",
+"aborted": null | {"at_s", "reason"}, "unbounded_user_classes": [name],
+"endpoints": [{"method", "name", "steps": {index: {"hist": encoded,
+"censored": encoded, "requests": n, "kinds": {kind: n}}}, "examples":
+{kind: [text]}}]}``.
 """
 
 from __future__ import annotations
@@ -43,8 +60,9 @@ from types import ModuleType
 from typing import Any
 
 import gevent
-from locust import events
-from locust.contrib.fasthttp import FastHttpUser
+from locust import HttpUser, events
+from locust.clients import HttpSession
+from locust.contrib.fasthttp import FastHttpSession, FastHttpUser
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
@@ -52,6 +70,7 @@ SCHEMA = 1
 _PROGRESS_INTERVAL_S = 1.0
 _RECENT_HORIZON_S = 6.0  # p95 "now" = the last ~6 s (a worker reports every 3 s)
 _EXAMPLES_PER_KIND = 3
+_CONNECT_ABORT_MIN = 10  # "every request failed to connect" needs this many first
 
 
 def _load(name: str, path: Path) -> ModuleType:
@@ -82,12 +101,14 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 class _Endpoint:
     """One (method, name): per-step success histograms and failure counts by kind."""
 
-    __slots__ = ("_hist", "_step", "examples", "kinds", "method", "name", "windows")
+    __slots__ = ("_hist", "_step", "censored", "examples", "kinds", "method", "name", "windows")
 
     def __init__(self, method: str, name: str, step_s: float) -> None:
         self.method = method
         self.name = name
         self.windows = _stats.WindowedHistograms(step_s)
+        # Lower bounds of latencies never seen to end: timeouts and unfinished requests.
+        self.censored = _stats.WindowedHistograms(step_s)
         self.kinds: dict[int, Counter[str]] = {}
         self.examples: dict[str, list[str]] = {}
         self._step = -1
@@ -99,8 +120,15 @@ class _Endpoint:
             self._step, self._hist = step, self.windows.histogram(step)
         return self._hist
 
+    def add_failure(self, step: int, kind: str, text: str) -> None:
+        self.kinds.setdefault(step, Counter())[kind] += 1
+        examples = self.examples.setdefault(kind, [])
+        if len(examples) < _EXAMPLES_PER_KIND and text not in examples:
+            examples.append(text)
+
     def as_dict(self) -> dict[str, Any]:
         hists = self.windows.encode()
+        censored = self.censored.encode()
         steps = {}
         for index in sorted({int(k) for k in hists} | set(self.kinds)):
             kinds = self.kinds.get(index, {})
@@ -111,6 +139,8 @@ class _Endpoint:
                 "requests": successes + sum(kinds.values()),
                 "kinds": dict(kinds),
             }
+            if str(index) in censored:
+                steps[str(index)]["censored"] = censored[str(index)]
         return {
             "method": self.method,
             "name": self.name,
@@ -159,8 +189,11 @@ class Capture:
         self.env = environment
         self.out_dir = out_dir
         self.step_s = float(os.environ.get("FIXGATE_STEP_S", "1"))
+        self.warmup_s = float(os.environ.get("FIXGATE_WARMUP_S", "0") or 0)
         duration = os.environ.get("FIXGATE_DURATION_S")
-        # A request that starts after the run time still counts in the last step.
+        abort = os.environ.get("FIXGATE_ABORT")
+        self.abort_rules: dict[str, Any] | None = json.loads(abort) if abort else None
+        # A request that ends after the run time still counts in the last step.
         self.max_step = (
             max(0, int(-(-float(duration) // self.step_s)) - 1) if duration else sys.maxsize
         )
@@ -176,13 +209,21 @@ class Capture:
             if isinstance(runner, WorkerRunner)
             else "local"
         )
+        # Steps and durations on the monotonic clock; wall clock only for display.
         self.t0: float | None = None
         self.t_end: float | None = None
+        self.wall_t0: float | None = None
+        self.wall_t_end: float | None = None
         self.endpoints: dict[tuple[str, str], _Endpoint] = {}
         self.recent = _Recent()
         # What happened since the last progress tick / report to the master.
         self.delta_values: list[float] = []  # successes' response times
         self.delta_counts = [0, 0]  # failures, rate_limited
+        # Judged (after the warm-up) requests, failures, rate-limited, connection failures.
+        self.delta_judged = [0, 0, 0, 0]
+        self.judged = [0, 0, 0, 0]  # totals, for abort on fail (local / master)
+        self.windows_checked = 0
+        self.aborted: dict[str, Any] | None = None
         self.written = False
 
     # -- wiring ------------------------------------------------------------------
@@ -194,6 +235,7 @@ class Capture:
         if self.role != "master":
             ev.request.add_listener(self.on_request)
             self.apply_timeouts()
+            self.wrap_clients()
         if self.role == "worker":
             ev.report_to_master.add_listener(self.on_report_to_master)
         else:
@@ -203,7 +245,7 @@ class Capture:
 
     def apply_timeouts(self) -> None:
         # FastHttpUser reads its timeouts from class attributes; a team's own
-        # tighter values are kept. (HttpUser has no class-level timeout.)
+        # tighter values are kept. (HttpUser gets its timeout in wrap_clients.)
         if self.timeout_s is None:
             return
         for user_class in self.env.user_classes:
@@ -212,13 +254,75 @@ class Capture:
                     current = getattr(user_class, attr, None) or self.timeout_s
                     setattr(user_class, attr, min(float(current), self.timeout_s))
 
+    def unbounded_user_classes(self) -> list[str]:
+        """User classes whose requests neither request_timeout nor the in-flight count reach."""
+        return sorted(
+            cls.__name__
+            for cls in self.env.user_classes
+            if not issubclass(cls, HttpUser | FastHttpUser)
+        )
+
+    def wrap_clients(self) -> None:
+        # Locust has no "request started" event: wrap both HTTP clients' request()
+        # to see the requests a stopping load kills, and to bound HttpUser's.
+        for session_class in (HttpSession, FastHttpSession):
+            original = session_class.request
+            if getattr(original, "_fixgate_capture", None) is not None:
+                original = original._fixgate_capture  # installed by an earlier Environment
+            session_class.request = self._wrapped(original, session_class is HttpSession)
+
+    def _wrapped(self, original: Any, bound_timeout: bool) -> Any:
+        capture = self
+
+        def request(session: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            if bound_timeout and capture.timeout_s is not None:
+                kwargs["timeout"] = _capped(kwargs.get("timeout"), capture.timeout_s)
+            started = time.monotonic()
+            try:
+                return original(session, method, url, *args, **kwargs)
+            except gevent.GreenletExit:
+                name = kwargs.get("name") or (args[0] if args and args[0] else None)
+                capture.on_unfinished(method, str(name or url), time.monotonic() - started)
+                raise
+
+        request._fixgate_capture = original  # type: ignore[attr-defined]
+        return request
+
     # -- events -------------------------------------------------------------------
     def on_test_start(self, **_kw: Any) -> None:
         if self.t0 is None:
-            self.t0 = time.time()
+            self.t0, self.wall_t0 = time.monotonic(), time.time()
 
     def on_test_stop(self, **_kw: Any) -> None:
-        self.t_end = time.time()
+        self.t_end, self.wall_t_end = time.monotonic(), time.time()
+
+    def _step(self, now: float) -> tuple[int, bool]:
+        """The step a request ending at monotonic ``now`` falls in, and whether it is judged."""
+        if self.t0 is None:
+            return 0, False
+        offset = now - self.t0
+        step = int(offset // self.step_s)
+        step = 0 if step < 0 else self.max_step if step > self.max_step else step
+        return step, offset >= self.warmup_s
+
+    def _endpoint(self, method: str, name: str) -> _Endpoint:
+        key = (method, name)
+        endpoint = self.endpoints.get(key)
+        if endpoint is None:
+            endpoint = self.endpoints[key] = _Endpoint(method, name, self.step_s)
+        return endpoint
+
+    def on_unfinished(self, method: str, name: str, elapsed_s: float) -> None:
+        """A request killed in flight: a failure whose latency is at least ``elapsed_s``."""
+        step, judged = self._step(time.monotonic())
+        endpoint = self._endpoint(method, name)
+        endpoint.censored.histogram(step).record(elapsed_s * 1000.0)
+        text = f"still in flight after {elapsed_s * 1000.0:.0f} ms when the load stopped"
+        endpoint.add_failure(step, _failures.FailureKind.UNFINISHED.value, text)
+        self.delta_counts[0] += 1
+        if judged:
+            self.delta_judged[0] += 1
+            self.delta_judged[1] += 1
 
     def on_request(
         self,
@@ -252,43 +356,48 @@ class Capture:
                 body = getattr(response, "content", None)
                 body_ok = _failures.body_matches(self.expect_json, body)
             kind = _failures.classify(status, exception, body_ok)
-        key = (request_type, name)
-        endpoint = self.endpoints.get(key)
-        if endpoint is None:
-            endpoint = self.endpoints[key] = _Endpoint(request_type, name, self.step_s)
-        when = start_time if start_time is not None else time.time()
-        step = int((when - self.t0) // self.step_s) if self.t0 is not None else 0
-        step = 0 if step < 0 else self.max_step if step > self.max_step else step
+        endpoint = self._endpoint(request_type, name)
+        # The event fires when the request ends: its step is that of its end.
+        step, judged = self._step(time.monotonic())
+        ms = response_time if response_time is not None else 0.0
+        if judged:
+            self.delta_judged[0] += 1
         if kind is None:
-            ms = response_time if response_time is not None else 0.0
             endpoint.histogram(step).record(ms)
             self.delta_values.append(ms)
             return
-        endpoint.kinds.setdefault(step, Counter())[kind.value] += 1
-        self.delta_counts[1 if kind == "rate_limited" else 0] += 1
-        examples = endpoint.examples.setdefault(kind.value, [])
-        if len(examples) < _EXAMPLES_PER_KIND:
-            text = _failures.describe(status, exception)
-            if text not in examples:
-                examples.append(text)
+        if kind == "timeout":
+            endpoint.censored.histogram(step).record(ms)
+        endpoint.add_failure(step, kind.value, _failures.describe(status, exception))
+        limited = kind == "rate_limited"
+        self.delta_counts[1 if limited else 0] += 1
+        if judged:
+            self.delta_judged[2 if limited else 1] += 1
+            if kind == "connection":
+                self.delta_judged[3] += 1
 
-    def take_delta(self) -> tuple[Any, list[int]]:
-        """Successes (as a histogram) and [requests, failures, rate_limited] since the last call."""
+    def take_delta(self) -> tuple[Any, list[int], list[int]]:
+        """Since the last call: successes (a histogram), [requests, failures, rate_limited],
+        and the judged [requests, failures, rate_limited, connection failures]."""
         values, (failures, limited) = self.delta_values, self.delta_counts
-        self.delta_values, self.delta_counts = [], [0, 0]
+        judged = self.delta_judged
+        self.delta_values, self.delta_counts, self.delta_judged = [], [0, 0], [0, 0, 0, 0]
         hist = _stats.LatencyHistogram()
         hist.record_many(values)
-        return hist, [len(values) + failures + limited, failures, limited]
+        return hist, [len(values) + failures + limited, failures, limited], judged
 
     def on_report_to_master(self, client_id: str, data: dict[str, Any]) -> None:
-        hist, counts = self.take_delta()
-        data["fixgate"] = {"hist": hist.encode(), "counts": counts}
+        hist, counts, judged = self.take_delta()
+        data["fixgate"] = {"hist": hist.encode(), "counts": counts, "judged": judged}
 
     def on_worker_report(self, client_id: str, data: dict[str, Any]) -> None:
         delta = data.get("fixgate")
         if delta:
             hist = _stats.LatencyHistogram.decode(delta["hist"])
-            self.recent.add(time.time(), hist, *delta["counts"])
+            self.recent.add(time.monotonic(), hist, *delta["counts"])
+            self.judged = [
+                a + b for a, b in zip(self.judged, delta.get("judged", [0] * 4), strict=True)
+            ]
 
     # -- progress -----------------------------------------------------------------
     def progress_loop(self) -> None:
@@ -300,17 +409,23 @@ class Capture:
                 sys.stderr.write(f"fixgate capture: progress not written: {exc!r}\n")
 
     def write_progress(self) -> None:
-        now = time.time()
+        now = time.monotonic()
         if self.role == "local":
-            hist, counts = self.take_delta()
+            hist, counts, judged = self.take_delta()
             self.recent.add(now, hist, *counts)
+            self.judged = [a + b for a, b in zip(self.judged, judged, strict=True)]
+        if self.abort_rules and self.aborted is None and self.t_end is None and self.t0:
+            reason = self.certain_failure(now - self.t0)
+            if reason is not None:
+                self.abort(now - self.t0, reason)
         runner = self.env.runner
         data = {
             "schema": SCHEMA,
-            "t": now,
-            "t0": self.t0,
+            "t": time.time(),
+            "t0": self.wall_t0,
             "elapsed_s": None if self.t0 is None else now - self.t0,
             "stopped": self.t_end is not None,
+            "aborted": self.aborted,
             "state": getattr(runner, "state", None),
             "users": getattr(runner, "user_count", 0),
             "workers": len(runner.clients.ready) if isinstance(runner, MasterRunner) else None,
@@ -322,21 +437,90 @@ class Capture:
         }
         _write_json(self.out_dir / "progress.json", data)
 
+    # -- abort on fail ------------------------------------------------------------
+    def certain_failure(self, elapsed_s: float) -> str | None:
+        """Why a gate's FAIL is already certain at ``elapsed_s``, or None."""
+        rules = self.abort_rules or {}
+        confidence = float(rules.get("confidence", 0.95))
+        requests, failures, limited, connection = self.judged
+        served = requests - limited
+        for op, limit, text in rules.get("error_rate", ()):
+            low, _ = _stats.wilson_interval(failures, served, confidence) if served else (0, 1)
+            if not _over(op, float(limit), low):
+                continue
+            if connection == requests >= _CONNECT_ABORT_MIN:
+                return (
+                    f"every one of the {requests} judged requests so far failed to connect "
+                    f"({text} cannot hold)"
+                )
+            if served >= int(rules.get("min_requests", 50)):
+                return (
+                    f"{failures} of {served} judged requests failed: the error rate's "
+                    f"{confidence:.0%} interval lies wholly over {text}"
+                )
+        window_s = rules.get("window_s")
+        if window_s and rules.get("window_p95") and self.role == "local":
+            return self._failed_window(float(window_s), elapsed_s, rules, confidence)
+        return None
+
+    def _failed_window(
+        self, window_s: float, elapsed_s: float, rules: dict[str, Any], confidence: float
+    ) -> str | None:
+        per_window = max(1, round(window_s / self.step_s))
+        first_judged = int(-(-self.warmup_s // self.step_s))  # steps from the warm-up's end
+        while (self.windows_checked + 1) * window_s <= elapsed_s:
+            index = self.windows_checked
+            self.windows_checked += 1
+            steps = [
+                s for s in range(index * per_window, (index + 1) * per_window) if s >= first_judged
+            ]
+            done = _stats.LatencyHistogram.merged(
+                e.windows.histogram(s) for e in self.endpoints.values() for s in steps
+            )
+            censored = _stats.LatencyHistogram.merged(
+                e.censored.histogram(s) for e in self.endpoints.values() for s in steps
+            )
+            if done.count + censored.count == 0:
+                continue
+            est = _stats.censored_percentile(done, censored, 0.95, confidence)
+            for op, limit, text in rules["window_p95"]:
+                if _over(op, float(limit), est.low_ms):
+                    return (
+                        f"window {index * window_s:g}-{(index + 1) * window_s:g} s failed: "
+                        f"its p95 is at least {est.low_ms:.1f} ms ({confidence:.0%} interval), "
+                        f"over {text}"
+                    )
+        return None
+
+    def abort(self, elapsed_s: float, reason: str) -> None:
+        self.aborted = {"at_s": round(elapsed_s, 3), "reason": reason}
+        sys.stderr.write(
+            f"fixgate capture: stopping the load early at {elapsed_s:.1f} s: {reason}\n"
+        )
+        # In-flight requests get a short grace, not the full request timeout: the run is lost.
+        grace = float((self.abort_rules or {}).get("stop_grace_s", 2.0))
+        self.env.stop_timeout = min(float(self.env.stop_timeout or grace), grace)
+        runner = self.env.runner
+        if runner is not None:
+            gevent.spawn(runner.quit)
+
     # -- results ------------------------------------------------------------------
     def on_quitting(self, environment: Environment, **_kw: Any) -> None:
         if self.written:
             return
         self.written = True
         if self.t_end is None:
-            self.t_end = time.time()
+            self.t_end, self.wall_t_end = time.monotonic(), time.time()
         runner = self.env.runner
         data: dict[str, Any] = {
             "schema": SCHEMA,
             "role": self.role,
             "pid": os.getpid(),
-            "t0": self.t0,
-            "t_end": self.t_end,
+            "t0": self.wall_t0,
+            "t_end": self.wall_t_end,
+            "duration_s": None if self.t0 is None else self.t_end - self.t0,
             "step_s": self.step_s,
+            "aborted": self.aborted,
             "cpu_warning": bool(
                 getattr(runner, "cpu_warning_emitted", False)
                 or getattr(runner, "worker_cpu_warning_emitted", False)
@@ -346,7 +530,22 @@ class Capture:
             data["workers_seen"] = len(getattr(runner, "worker_indexes", {}) or {})
         else:
             data["endpoints"] = [e.as_dict() for e in self.endpoints.values()]
+            data["unbounded_user_classes"] = self.unbounded_user_classes()
         _write_json(self.out_dir / f"capture-{self.role}-{os.getpid()}.json", data)
+
+
+def _capped(timeout: Any, limit: float) -> Any:
+    """``timeout`` (requests' number or (connect, read) pair) no looser than ``limit``."""
+    if timeout is None:
+        return limit
+    if isinstance(timeout, tuple):
+        return tuple(limit if t is None else min(float(t), limit) for t in timeout)
+    return min(float(timeout), limit)
+
+
+def _over(op: str, limit: float, low: float) -> bool:
+    """An upper-bound limit (``<``, ``<=``) that a whole interval starting at ``low`` breaks."""
+    return low >= limit if op == "<" else low > limit if op == "<=" else False
 
 
 @events.init.add_listener

@@ -25,6 +25,10 @@ kind                  when
                       response: it rejected the content
 ``other``             anything else
 ====================  =====================================================
+
+Not from this rule but from the capture module: ``unfinished``, a request
+still in flight when the load stopped (its elapsed time is a lower bound of
+its latency).
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ class FailureKind(StrEnum):
     BAD_BODY = "bad_body"
     HTTP_4XX = "http_4xx"
     OTHER = "other"
+    UNFINISHED = "unfinished"
     RATE_LIMITED = "rate_limited"
 
 

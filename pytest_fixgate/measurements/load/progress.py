@@ -21,7 +21,7 @@ class LoadProgress:
     ``p95_ms`` (exact, HdrHistogram) and ``rps`` cover the last ~6 s;
     ``failures`` excludes ``rate_limited``; ``cpu_pct`` is the busiest load
     process's CPU (100 = one core); ``state`` is "waiting" (Locust starting),
-    "running" or "stopping".
+    "running", "stopping" or "aborted" (stopped early: a gate's FAIL is certain).
     """
 
     elapsed_s: float
@@ -50,6 +50,11 @@ def format_progress(p: LoadProgress) -> str:
     """One line: ``load 0:42/5:00 (4:18 left) | 20 users | 183.2 rps | p95 1471 ms | ...``."""
     if p.state == "waiting":
         return "load: starting Locust ..."
+    if p.state == "aborted":
+        return (
+            f"load: stopped early at {_clock(p.elapsed_s)} (a gate's FAIL is already certain)"
+            f" | {p.requests} requests | failures {p.failures}"
+        )
     if p.state == "stopping":
         share = f" ({p.failures / p.requests:.1%})" if p.requests else ""
         return (

@@ -10,9 +10,17 @@ Definitions:
 - ``requests``: every request the load processes saw, failed or not.
 - ``failures``: by kind (``failures.py``); ``rate_limited`` (HTTP 429) is
   counted apart and is not a failure.
-- latency percentiles: over successful requests only (a fast 503 or a
-  refused connection says nothing about the service's latency; failures
-  are judged by the error rate).
+- latency percentiles: over successful requests, plus timed-out and
+  unfinished ones as right-censored samples (their elapsed time is a lower
+  bound of their latency: it lowers the interval's low end, and puts the
+  high end at infinity when the rank reaches them; see
+  ``stats.censored_percentile``). A fast 503 or a refused connection says
+  nothing about the service's latency: failures are judged by the error
+  rate, and a latency gate cannot PASS while they are over its limit.
+- time: every request belongs to the step in which it ENDED, on the
+  monotonic clock from the load's start; a request ending after the run
+  time counts in the last step. ``windows`` cover the whole judged span,
+  empty ones included (``requests == 0``: nothing ended in them).
 - ``error_rate``: failures / (requests - rate_limited), Wilson interval.
 - ``rps``: requests / measured load time (from the test start to its stop).
 """
@@ -33,7 +41,7 @@ from ..stats import (
     LatencyHistogram,
     PercentileEstimate,
     WindowedHistograms,
-    percentile,
+    censored_percentile,
 )
 from .failures import FAILURE_KINDS, FailureKind
 
@@ -44,6 +52,7 @@ __all__ = [
     "CaptureFileError",
     "CpuUsage",
     "EndpointStats",
+    "LoadAbort",
     "LoadRun",
     "WindowStats",
     "build_load_run",
@@ -121,6 +130,8 @@ class EndpointStats:
     windows: tuple[WindowStats, ...]
     series: tuple[WindowStats, ...]
     failure_examples: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Lower bounds of the latencies of timed-out and unfinished requests.
+    censored: LatencyHistogram = field(default_factory=LatencyHistogram)
 
     @property
     def failures_total(self) -> int:
@@ -145,12 +156,12 @@ class EndpointStats:
         return self.percentile(0.99)
 
     def percentile(self, q: float, confidence: float | None = None) -> PercentileEstimate:
-        """The q-quantile of successful latencies (precomputed for the spec's quantiles)."""
+        """The q-quantile of latencies, censored ones included (precomputed for the spec's)."""
         known = self.percentiles.get(q)
         if known is not None and (confidence is None or confidence == known.confidence):
             return known
         level = confidence if confidence is not None else self.error_rate.confidence
-        return percentile(self.histogram, q, level)
+        return censored_percentile(self.histogram, self.censored, q, level)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready; percentiles keyed ``p50``, ``p95``, ... (``p99.9`` for 0.999)."""
@@ -161,6 +172,11 @@ class EndpointStats:
             "successes": self.successes,
             "failures": {"total": self.failures_total, **dict(self.failures)},
             "rate_limited": self.rate_limited,
+            "censored": {
+                "count": self.censored.count,
+                "max_lower_bound_ms": self.censored.max_ms,
+                "what": "timed-out and unfinished requests: latency at least this",
+            },
             "error_rate": self.error_rate.as_dict(),
             "rps": round(self.rps, 3),
             "latency_ms": {
@@ -241,6 +257,17 @@ class CpuUsage:
 
 
 @dataclass(frozen=True)
+class LoadAbort:
+    """A load run stopped early on purpose: a gate's FAIL was already certain."""
+
+    at_s: float  # seconds from the load's start
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"at_s": self.at_s, "reason": self.reason}
+
+
+@dataclass(frozen=True)
 class LoadRun:
     """A finished load run: what was asked, what was measured, and how."""
 
@@ -254,8 +281,8 @@ class LoadRun:
     exit_code: int
     command: tuple[str, ...]
     results_dir: Path
-    load_processes: int
     warnings: tuple[str, ...] = ()
+    aborted: LoadAbort | None = None
 
     def endpoint(self, name: str, method: str | None = None) -> EndpointStats:
         """The stats of endpoint ``name`` (and ``method``); KeyError when it saw no request."""
@@ -304,6 +331,7 @@ class LoadRun:
             },
             "cpu": self.cpu.as_dict(),
             "warnings": list(self.warnings),
+            "aborted": None if self.aborted is None else self.aborted.as_dict(),
         }
 
 
@@ -318,18 +346,22 @@ class _Acc:
     name: str
     step_s: float
     windows: WindowedHistograms = field(init=False)
+    censored: WindowedHistograms = field(init=False)
     requests: Counter[int] = field(default_factory=Counter)
     kinds: dict[int, Counter[str]] = field(default_factory=dict)
     examples: dict[str, list[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.windows = WindowedHistograms(self.step_s)
+        self.censored = WindowedHistograms(self.step_s)
 
     def add_file_entry(self, entry: Mapping[str, Any]) -> None:
         for key, step in entry.get("steps", {}).items():
             index = int(key)
             self.requests[index] += int(step["requests"])
             self.windows.histogram(index).merge(LatencyHistogram.decode(step["hist"]))
+            if "censored" in step:
+                self.censored.histogram(index).merge(LatencyHistogram.decode(step["censored"]))
             kinds = self.kinds.setdefault(index, Counter())
             kinds.update({k: int(v) for k, v in step.get("kinds", {}).items()})
         for kind, texts in entry.get("examples", {}).items():
@@ -339,10 +371,11 @@ class _Acc:
     def after(self, first_index: int) -> _Acc:
         """A copy holding only the steps from ``first_index`` on (the warm-up left out)."""
         out = _Acc(self.method, self.name, self.step_s)
-        for start_s, hist in self.windows.items():
-            index = round(start_s / self.step_s)
-            if index >= first_index:
-                out.windows.histogram(index).merge(hist)
+        for mine, theirs in ((self.windows, out.windows), (self.censored, out.censored)):
+            for start_s, hist in mine.items():
+                index = round(start_s / self.step_s)
+                if index >= first_index:
+                    theirs.histogram(index).merge(hist)
         out.requests = Counter({i: n for i, n in self.requests.items() if i >= first_index})
         out.kinds = {i: Counter(k) for i, k in self.kinds.items() if i >= first_index}
         out.examples = {k: list(v) for k, v in self.examples.items()}
@@ -350,6 +383,7 @@ class _Acc:
 
     def merge(self, other: _Acc) -> None:
         self.windows.merge(other.windows)
+        self.censored.merge(other.censored)
         self.requests.update(other.requests)
         for index, kinds in other.kinds.items():
             self.kinds.setdefault(index, Counter()).update(kinds)
@@ -375,8 +409,9 @@ def _split_kinds(kinds: Mapping[str, int]) -> tuple[dict[str, int], int]:
 
 
 def _window_stats(
-    acc: _Acc, window_s: float, confidence: float, last_end_s: float
+    acc: _Acc, window_s: float, confidence: float, first_s: float, last_end_s: float
 ) -> tuple[WindowStats, ...]:
+    """Tumbling windows from ``first_s`` to ``last_end_s``, empty ones included."""
     factor = max(1, round(window_s / acc.step_s))
     grouped_requests: Counter[int] = Counter()
     grouped_kinds: dict[int, Counter[str]] = {}
@@ -385,8 +420,12 @@ def _window_stats(
     for index, kinds in acc.kinds.items():
         grouped_kinds.setdefault(index // factor, Counter()).update(kinds)
     hists = acc.windows.coarsen(acc.step_s * factor)
+    censored = acc.censored.coarsen(acc.step_s * factor)
+    width = acc.step_s * factor
+    first = math.floor(first_s / width + 1e-9)
+    last = max(first, math.ceil(last_end_s / width - 1e-9))  # exclusive
     result = []
-    for index in sorted(grouped_requests):
+    for index in sorted(set(range(first, last)) | set(grouped_requests)):
         failures, limited = _split_kinds(grouped_kinds.get(index, Counter()))
         requests = grouped_requests[index]
         start = index * acc.step_s * factor
@@ -397,7 +436,9 @@ def _window_stats(
                 requests=requests,
                 failures=sum(failures.values()),
                 rate_limited=limited,
-                p95=percentile(hists.histogram(index), 0.95, confidence),
+                p95=censored_percentile(
+                    hists.histogram(index), censored.histogram(index), 0.95, confidence
+                ),
                 error_rate=ErrorRate.from_counts(
                     sum(failures.values()), requests - limited, confidence
                 ),
@@ -410,14 +451,18 @@ def _endpoint_stats(
     acc: _Acc,
     spec: LoadSpec,
     duration_s: float,
+    span_s: float,
     locust_entry: Mapping[str, Any] | None,
 ) -> EndpointStats:
-    series_acc, series_end_s = acc, duration_s
+    # Windows end with the run time (or the abort): requests ending later are in the last step.
+    series_acc, series_end_s = acc, span_s
+    # The spec makes the warm-up a whole number of steps (requests are in the step they ended in).
     warmup_steps = math.ceil(spec.warmup_s / acc.step_s - 1e-9) if spec.warmup_s else 0
     if warmup_steps:
         acc = acc.after(warmup_steps)
         duration_s = max(0.0, duration_s - warmup_steps * acc.step_s)
     hist = acc.windows.total()
+    censored = acc.censored.total()
     kinds: Counter[str] = Counter()
     for step_kinds in acc.kinds.values():
         kinds.update(step_kinds)
@@ -433,19 +478,22 @@ def _endpoint_stats(
         failures=failures,
         rate_limited=limited,
         histogram=hist,
-        percentiles={q: percentile(hist, q, confidence) for q in spec.percentiles},
+        percentiles={
+            q: censored_percentile(hist, censored, q, confidence) for q in spec.percentiles
+        },
         error_rate=ErrorRate.from_counts(sum(failures.values()), requests - limited, confidence),
         rps=requests / duration_s if duration_s > 0 else 0.0,
         locust_requests=None if locust_entry is None else int(locust_entry["num_requests"]),
         locust_failures=None if locust_entry is None else int(locust_entry["num_failures"]),
         locust_p95_ms=None if locust_times is None else locust_percentile(locust_times, 0.95),
         windows=(
-            _window_stats(acc, spec.window_s, confidence, duration_s)
+            _window_stats(acc, spec.window_s, confidence, warmup_steps * acc.step_s, series_end_s)
             if spec.window_s is not None
             else ()
         ),
-        series=_window_stats(series_acc, acc.step_s, confidence, series_end_s),
+        series=_window_stats(series_acc, acc.step_s, confidence, 0.0, series_end_s),
         failure_examples={k: tuple(v) for k, v in acc.examples.items()},
+        censored=censored,
     )
 
 
@@ -480,10 +528,15 @@ def build_load_run(
     exit_code: int,
     command: Sequence[str],
     warnings: Sequence[str] = (),
+    duration_s: float | None = None,
+    aborted: Mapping[str, Any] | None = None,
 ) -> LoadRun:
     """Merge the capture files of all load processes into one LoadRun.
 
-    ``t0``/``t_end`` are the epoch seconds of the test's start and stop.
+    ``t0``/``t_end`` are the epoch seconds of the test's start and stop (for
+    display); ``duration_s`` the load's length on the monotonic clock
+    (default ``t_end - t0``); ``aborted`` the capture's ``{"at_s", "reason"}``
+    when it stopped the load early.
     """
     step_s = spec.step_s
     per_endpoint: dict[tuple[str, str], _Acc] = {}
@@ -497,10 +550,13 @@ def build_load_run(
             if acc is None:
                 acc = per_endpoint[key] = _Acc(key[0], key[1], step_s)
             acc.add_file_entry(entry)
-    duration_s = max(0.0, t_end - t0)
+    duration_s = max(0.0, t_end - t0 if duration_s is None else duration_s)
+    span_s = min(duration_s, float(spec.duration_s))
+    if aborted:
+        span_s = min(span_s, float(aborted["at_s"]))
     locust_by_key = {(str(e["method"]), str(e["name"])): e for e in (locust_json or [])}
     endpoints = tuple(
-        _endpoint_stats(acc, spec, duration_s, locust_by_key.get(key))
+        _endpoint_stats(acc, spec, duration_s, span_s, locust_by_key.get(key))
         for key, acc in sorted(per_endpoint.items())
     )
     overall_acc = _Acc("", OVERALL, step_s)
@@ -510,6 +566,7 @@ def build_load_run(
         overall_acc,
         spec,
         duration_s,
+        span_s,
         _merge_locust_entries(locust_json or []) if locust_json is not None else None,
     )
     return LoadRun(
@@ -523,6 +580,6 @@ def build_load_run(
         exit_code=exit_code,
         command=tuple(command),
         results_dir=spec.results_dir,
-        load_processes=max(1, spec.workers),
         warnings=tuple(warnings),
+        aborted=None if not aborted else LoadAbort(float(aborted["at_s"]), str(aborted["reason"])),
     )

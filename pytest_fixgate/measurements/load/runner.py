@@ -11,7 +11,9 @@ Locust exits 1 whenever a request failed: that is a measurement, not a
 crash. A crash is told apart by its traces: no capture file, an exit code
 other than 0/1, a load that stopped before the run time, a locustfile that
 raised on every task. Those raise :class:`LoadRunError` with one line
-naming the locustfile and the cause. Every process runs in its own process
+naming the locustfile and the cause. A load the capture module stopped on
+purpose (abort on fail: a gate's FAIL was already certain) is not a crash:
+it is returned with ``LoadRun.aborted`` saying when and why. Every process runs in its own process
 group and is killed on every way out (return, error, KeyboardInterrupt).
 """
 
@@ -37,7 +39,7 @@ from .progress import LoadProgress
 from .results import CaptureFileError, CpuUsage, LoadRun, build_load_run
 from .spec import LoadSpec
 
-__all__ = ["LoadRunError", "LoadRunner", "LoadState", "capture_module_path"]
+__all__ = ["LoadRunError", "LoadRunner", "LoadState", "capture_module_path", "diagnose"]
 
 _POLL_S = 0.25
 _CPU_EVERY_S = 1.0
@@ -48,6 +50,7 @@ _WORKER_EXIT_GRACE_S = 10.0
 _EARLY_STOP_TOLERANCE_S = 1.5
 _EARLY_STOP_TOLERANCE_FRACTION = 0.05
 _LOG_PREFIX = re.compile(r"^\[[^\]]*\] [^/]*/(?P<level>[A-Z]+)/(?P<logger>[^:]*): (?P<msg>.*)$")
+_NO_USER_CLASS = re.compile(r"No User class found", re.IGNORECASE)
 _CPU_WARNING = re.compile(r"CPU usage above|exceeded cpu threshold", re.IGNORECASE)
 
 
@@ -108,6 +111,22 @@ def error_line(log_text: str) -> str | None:
         if not _LOG_PREFIX.match(line) and not line.startswith((" ", "\t")):
             return line
     return None
+
+
+def diagnose(log_text: str, exit_code: int | None) -> str:
+    """One line on why a Locust process failed, from its log.
+
+    A locustfile without a User class reads the same whatever Locust says:
+    2.x logs "No User class found!", and since 2.32 it first tries the file
+    as pytest tests (``load_locustfile_pytest``), which can itself crash.
+    """
+    line = error_line(log_text)
+    if _NO_USER_CLASS.search(log_text):
+        return "no User class found"
+    if "load_locustfile_pytest" in log_text:
+        # Locust found no User class and fell back to reading the files as pytest tests.
+        return f"no User class found (Locust's pytest fallback then failed: {line})"
+    return line or f"exit code {exit_code}, no error logged"
 
 
 class _Proc:
@@ -204,6 +223,8 @@ class LoadRunner:
             *("--headless", "--only-summary", "--host", spec.host),
             *("-u", str(spec.users), "-r", f"{spec.spawn_rate:g}", "-t", f"{spec.duration_s}s"),
             *("--json-file", str(self.out_dir / "locust"), "--exit-code-on-error", "1"),
+            # Requests in flight at the run time's end may finish (or time out); see capture.
+            *("--stop-timeout", f"{spec.stop_timeout_s:g}"),
             *spec.extra_args,
         ]
         if spec.workers == 0:
@@ -231,8 +252,21 @@ class LoadRunner:
             FIXGATE_STEP_S=repr(spec.step_s),
             FIXGATE_DURATION_S=str(spec.duration_s),
             FIXGATE_REQUEST_TIMEOUT_S=repr(spec.request_timeout_s),
+            FIXGATE_WARMUP_S=repr(spec.warmup_s),
             PYTHONUNBUFFERED="1",
         )
+        if spec.abort_on_fail:
+            env["FIXGATE_ABORT"] = json.dumps(
+                {
+                    "min_requests": spec.abort_min_requests,
+                    "error_rate": [list(r) for r in spec.abort_error_rate],
+                    "window_s": spec.window_s,
+                    "window_p95": [list(r) for r in spec.abort_window_p95_ms],
+                    "confidence": spec.confidence,
+                }
+            )
+        else:
+            env.pop("FIXGATE_ABORT", None)
         if spec.expect_json is not None:
             env["FIXGATE_EXPECT_JSON"] = json.dumps(dict(spec.expect_json))
         else:
@@ -315,7 +349,13 @@ class LoadRunner:
         last_cpu = 0.0
         cpu_now: float | None = None
         last_tick = None
-        hard_deadline = started + spec.startup_timeout_s + spec.duration_s + spec.shutdown_grace_s
+        hard_deadline = (
+            started
+            + spec.startup_timeout_s
+            + spec.duration_s
+            + spec.stop_timeout_s
+            + spec.shutdown_grace_s
+        )
         while main.popen.poll() is None:
             timing.sleep(_POLL_S)
             now = timing.monotonic()
@@ -353,7 +393,8 @@ class LoadRunner:
                 )
             if now > hard_deadline:
                 raise self._fail(
-                    f"{self._where()}: Locust did not stop within {spec.shutdown_grace_s:g} s "
+                    f"{self._where()}: Locust did not stop within "
+                    f"{spec.stop_timeout_s + spec.shutdown_grace_s:g} s "
                     f"after its {spec.duration_s} s run time; killed"
                 )
         if main.popen.returncode not in (0, 1) or not self._capture_file(main).is_file():
@@ -374,12 +415,7 @@ class LoadRunner:
     @staticmethod
     def _diagnose(proc: _Proc) -> str:
         """One line on why ``proc`` failed, from its log."""
-        log = proc.log_text()
-        line = error_line(log)
-        if "load_locustfile_pytest" in log:
-            # Locust found no User class and fell back to reading the files as pytest tests.
-            return f"no User class found (Locust's pytest fallback then failed: {line})"
-        return line or f"exit code {proc.popen.returncode}, no error logged"
+        return diagnose(proc.log_text(), proc.popen.returncode)
 
     def _capture_file(self, proc: _Proc) -> Path:
         role = proc.role.split("-")[0]  # "worker-2" writes capture-worker-<pid>.json
@@ -389,6 +425,8 @@ class LoadRunner:
         state = "waiting" if data.get("t0") is None else "running"
         if data.get("stopped") or float(data.get("elapsed_s") or 0.0) >= self.spec.duration_s:
             state = "stopping"
+        if data.get("aborted"):
+            state = "aborted"
         return LoadProgress(
             elapsed_s=float(data.get("elapsed_s") or 0.0),
             duration_s=float(self.spec.duration_s),
@@ -421,13 +459,14 @@ class LoadRunner:
             head = json.loads(expected[0].read_text("utf-8"))
         except (OSError, ValueError) as exc:
             raise self._fail(f"{self._where()}: unreadable capture file: {exc}") from exc
-        t0, t_end = head.get("t0"), head.get("t_end")
-        if t0 is None or t_end is None:
+        t0, t_end, measured = head.get("t0"), head.get("t_end"), head.get("duration_s")
+        if t0 is None or t_end is None or measured is None:
             detail = error_line(log) or "the test never started"
             raise self._fail(f"{self._where()}: {detail}")
-        measured = float(t_end) - float(t0)
+        measured = float(measured)  # monotonic; t0 and t_end are wall clock, for display
+        aborted = head.get("aborted")
         tolerance = max(_EARLY_STOP_TOLERANCE_S, _EARLY_STOP_TOLERANCE_FRACTION * spec.duration_s)
-        if measured < spec.duration_s - tolerance:
+        if not aborted and measured < spec.duration_s - tolerance:
             detail = error_line(log)
             raise self._fail(
                 f"{self._where()}: Locust stopped after {measured:.1f} s of a "
@@ -448,6 +487,18 @@ class LoadRunner:
         capture_files = [
             f for f, p in zip(expected, self._procs, strict=True) if p.role != "master"
         ]
+        unbounded = sorted(
+            {
+                name
+                for f in capture_files
+                for name in json.loads(f.read_text("utf-8")).get("unbounded_user_classes", [])
+            }
+        )
+        if unbounded:
+            warnings.append(
+                f"request_timeout cannot bound user classes {', '.join(unbounded)} (not HttpUser "
+                "or FastHttpUser): their requests in flight when the load stopped are not seen"
+            )
         try:
             run = build_load_run(
                 spec,
@@ -455,6 +506,8 @@ class LoadRunner:
                 locust_json=locust_json,
                 t0=float(t0),
                 t_end=float(t_end),
+                duration_s=measured,
+                aborted=aborted,
                 cpu=cpu,
                 exit_code=code,
                 command=main.argv,
@@ -463,6 +516,13 @@ class LoadRunner:
         except (CaptureFileError, KeyError, ValueError) as exc:
             raise self._fail(f"{self._where()}: bad capture file: {exc}") from exc
         if run.overall.requests == 0:
+            made = sum(point.requests for point in run.overall.series)
+            if made:
+                # Requests were made, none judged: say so, the locustfile is not to blame.
+                raise self._fail(
+                    f"all {made} requests ended inside the {spec.warmup_s:g} s warm-up: "
+                    "nothing left to judge; shorten the warm-up or run longer"
+                )
             # Nothing measured: a locustfile that raises in every task, or that has none.
             detail = error_line(log) or "no request was made"
             raise self._fail(f"{self._where()}: {detail}")

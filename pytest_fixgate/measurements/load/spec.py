@@ -33,13 +33,21 @@ class LoadSpec:
     :param results_dir: where Locust's JSON, the capture files and the logs go.
     :param window_s: tumbling window for per-window figures (the p95 must
         hold in every window), or None.
-    :param warmup_s: seconds at the start whose requests are left out of the judged
-        figures (they still show in the time series): connection set-up and the
-        spawn burst are not the steady state "p95 for 5 minutes" speaks of.
+    :param warmup_s: requests that END in the first ``warmup_s`` seconds are left
+        out of the judged figures (they still show in the time series): connection
+        set-up and the spawn burst are not the steady state "p95 for 5 minutes"
+        speaks of. A request that starts in the warm-up and ends after it is judged.
     :param workers: 0 runs one Locust process; N > 0 runs a master and N
         local workers whose histograms are merged exactly.
-    :param request_timeout_s: per-request timeout applied to FastHttpUser
-        classes (their connect and network timeouts).
+    :param request_timeout_s: per-request timeout: FastHttpUser's connect and
+        network timeouts, HttpUser's ``timeout``. When the run time is over,
+        requests in flight get this long (plus 1 s) to end; any still running
+        then count as ``unfinished``.
+    :param abort_error_rate: abort on fail: ``(op, limit, text)`` of the
+        error-rate thresholds whose certain failure stops the load early.
+    :param abort_window_p95_ms: abort on fail: ``(op, limit_ms, text)`` of the
+        p95 thresholds a finished ``window`` may already have failed.
+    :param abort_min_requests: judged requests before the error-rate rule may stop a load.
     :param expect_json: when set, every 2xx response must be a JSON object
         holding these keys and values (``{"ready": True}`` for readiness);
         others count as ``bad_body``.
@@ -65,6 +73,9 @@ class LoadSpec:
     warmup_s: float = 0.0
     workers: int = 0
     request_timeout_s: float = 10.0
+    abort_error_rate: tuple[tuple[str, float, str], ...] = ()
+    abort_window_p95_ms: tuple[tuple[str, float, str], ...] = ()
+    abort_min_requests: int = 50
     expect_json: Mapping[str, Any] | None = None
     env: Mapping[str, str] = field(default_factory=dict)
     user_classes: tuple[str, ...] = ()
@@ -86,6 +97,8 @@ class LoadSpec:
         object.__setattr__(self, "user_classes", tuple(self.user_classes))
         object.__setattr__(self, "extra_args", tuple(self.extra_args))
         object.__setattr__(self, "percentiles", tuple(self.percentiles))
+        for name in ("abort_error_rate", "abort_window_p95_ms"):
+            object.__setattr__(self, name, tuple(tuple(r) for r in getattr(self, name)))
         problems = list(self._problems())
         if problems:
             raise ValueError("invalid load spec: " + "; ".join(problems))
@@ -119,6 +132,8 @@ class LoadSpec:
             problems.append(f"window_s must be >= 1 s, got {self.window_s}")
         if not 0 <= self.warmup_s < self.duration_s:
             problems.append(f"warmup_s must be >= 0 and shorter than the run, got {self.warmup_s}")
+        if self.abort_min_requests < 1:
+            problems.append(f"abort_min_requests must be >= 1, got {self.abort_min_requests}")
         if self.workers < 0:
             problems.append(f"workers must be >= 0, got {self.workers}")
         if not self.request_timeout_s > 0:
@@ -131,15 +146,35 @@ class LoadSpec:
 
     @property
     def step_s(self) -> float:
-        """Resolution of the time series: about 60 points, and ``window_s`` a whole multiple.
+        """Resolution of the time series: about 60 points, with ``window_s`` and
+        ``warmup_s`` whole multiples of it.
 
-        Windows are merged from steps, so per-window percentiles stay exact.
+        Windows are merged from steps, so per-window percentiles stay exact;
+        the warm-up ends on a step boundary, so it drops exactly the requests
+        that end inside it.
         """
         if self.window_s is None:
-            return float(max(1, math.ceil(self.duration_s / _SERIES_POINTS)))
-        windows = max(1, math.ceil(self.duration_s / self.window_s))
-        per_window = max(1, min(int(self.window_s), _SERIES_POINTS // windows))
-        return self.window_s / per_window
+            step = float(max(1, math.ceil(self.duration_s / _SERIES_POINTS)))
+        else:
+            windows = max(1, math.ceil(self.duration_s / self.window_s))
+            per_window = max(1, min(int(self.window_s), _SERIES_POINTS // windows))
+            step = self.window_s / per_window
+        if self.warmup_s:
+            # A common divisor (in ms) of the window (or step) and the warm-up, at most ``step``.
+            common = math.gcd(round(step * 1000), round(self.warmup_s * 1000)) / 1000
+            step = common / math.ceil(common / step - 1e-9)
+        return step
+
+    @property
+    def stop_timeout_s(self) -> int:
+        """How long requests in flight at the end of the run time may take to end
+        (Locust's ``--stop-timeout`` takes whole seconds)."""
+        return math.ceil(self.request_timeout_s) + 1
+
+    @property
+    def abort_on_fail(self) -> bool:
+        """True when some certain failure stops the load early."""
+        return bool(self.abort_error_rate or self.abort_window_p95_ms)
 
     def describe(self) -> str:
         """One line for evidence: what was run, without the environment's values."""
