@@ -26,6 +26,7 @@ __all__ = ["FAULTS", "DemoFault", "run_demo"]
 MONGODB_URI_ENV = "FIXGATE_DEMO_MONGODB_URI"
 REDIS_URL_ENV = "FIXGATE_DEMO_REDIS_URL"
 HEALTH_TOKEN_ENV = "FIXGATE_DEMO_HEALTH_TOKEN"
+ADMIN_TOKEN_ENV = "FIXGATE_DEMO_ADMIN_TOKEN"
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,8 @@ class DemoFault:
     # Something to do to the running service before the gates run.
     prepare: Callable[[str], None] | None = None
     target_not_listening: bool = False
+    # Which dotenv files the secrets-parity and flag gates read (see write_demo_dotenv).
+    dotenv: str = "healthy"
 
 
 def _use_up_rate_limit(base_url: str) -> None:
@@ -57,7 +60,52 @@ FAULTS: dict[str, DemoFault] = {
         prepare=_use_up_rate_limit,
     ),
     "down": DemoFault("the target is not listening at all", {}, target_not_listening=True),
+    "secrets-drift": DemoFault(
+        "production shares NEXTAUTH_SECRET with staging, points MONGODB_URI at localhost "
+        "and sets an OTP bypass",
+        {},
+        dotenv="secrets-drift",
+    ),
+    "flag-drift": DemoFault(
+        "FEATURE_SMS_OTP_LOGIN=disabled turns an intended flag off; "
+        "FEATURE_UI_NEW_DASHBOARD names no flag",
+        {},
+        dotenv="flag-drift",
+    ),
 }
+
+
+def write_demo_dotenv(folder: Path, kind: str) -> None:
+    """The manifest and the staging and production dotenv files (as ``vercel env pull``
+    writes them) that the demo's secrets-parity and flag gates read; fresh secrets."""
+
+    def secret() -> str:
+        return os.urandom(12).hex()
+
+    staging_secret = secret()
+    production = {
+        "NEXTAUTH_SECRET": secret(),
+        "MONGODB_URI": f"mongodb+srv://app:{secret()}@prod.cluster.example/fixzit",
+    }
+    staging = {
+        "NEXTAUTH_SECRET": staging_secret,
+        "MONGODB_URI": f"mongodb+srv://app:{secret()}@staging.cluster.example/fixzit",
+        "FEATURE_WORK_ORDER_EXPORT": "true",
+    }
+    if kind == "secrets-drift":
+        production["NEXTAUTH_SECRET"] = staging_secret
+        production["MONGODB_URI"] = "mongodb://localhost:27017/fixzit"
+        production["NEXTAUTH_BYPASS_OTP_ALL"] = "true"
+    if kind == "flag-drift":
+        staging["FEATURE_SMS_OTP_LOGIN"] = "disabled"  # the runbook's `vercel env add`
+        staging["FEATURE_UI_NEW_DASHBOARD"] = "true"
+    envs = folder / "envs"
+    envs.mkdir(exist_ok=True)
+    manifest = "NEXTAUTH_SECRET=\nMONGODB_URI=\nFEATURE_WORK_ORDER_EXPORT=\n"
+    (folder / "app.env.example").write_text(manifest, encoding="utf-8")
+    for name, values in (("staging", staging), ("production", production)):
+        lines = ["# Created by Vercel CLI", *(f'{k}="{v}"' for k, v in values.items())]
+        (envs / f"{name}.env").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def suite_dir() -> Path:
@@ -99,9 +147,24 @@ timeout = "2s"
 """
     if not load:
         return text
+    # With the load gates, the promotion checklist's config gates too (their dotenv
+    # files: write_demo_dotenv); without (the overhead benchmark), only the six probes.
     return (
         text
         + f"""
+[env.demo.secrets]
+manifest = "app.env.example"
+sources = {{ staging = "envs/staging.env", production = "envs/production.env" }}
+must_differ = ["NEXTAUTH_SECRET", "MONGODB_URI"]
+forbidden = {{ production = ["NEXTAUTH_BYPASS_OTP_ALL", "SKIP_ENV_VALIDATION"] }}
+optional = ["FEATURE_WORK_ORDER_EXPORT"]      # a flag override, set in staging only
+
+[env.demo.flags]
+token_env = "{ADMIN_TOKEN_ENV}"
+intended = {{ new_dashboard = false, work_order_export = true, sms_otp_login = true }}
+env_sources = ["envs/staging.env"]
+override_separator = "_"             # the reference service's flags: new_dashboard, ...
+
 [env.demo.load]
 locustfile = "{locustfile}"
 users = 10
@@ -125,11 +188,14 @@ def demo_stack(fault: DemoFault) -> Iterator[tuple[str, dict[str, str]]]:
     )
 
     token = "demo-" + os.urandom(12).hex()
+    admin = "demo-admin-" + os.urandom(12).hex()
     # Seed while healthy, then switch the fault on: seeding needs a working MongoDB.
     with (
         mongo_server() as mongo,
         redis_server() as redis,
-        reference_service(mongo.uri, redis.url, Faults(), health_token=token, seed=True) as service,
+        reference_service(
+            mongo.uri, redis.url, Faults(), health_token=token, admin_token=admin, seed=True
+        ) as service,
     ):
         service.set_faults(**fault.faults)
         base_url = service.base_url
@@ -137,7 +203,12 @@ def demo_stack(fault: DemoFault) -> Iterator[tuple[str, dict[str, str]]]:
             base_url = f"http://127.0.0.1:{free_port()}"
         if fault.prepare is not None:
             fault.prepare(service.base_url)
-        env = {MONGODB_URI_ENV: mongo.uri, REDIS_URL_ENV: redis.url, HEALTH_TOKEN_ENV: token}
+        env = {
+            MONGODB_URI_ENV: mongo.uri,
+            REDIS_URL_ENV: redis.url,
+            HEALTH_TOKEN_ENV: token,
+            ADMIN_TOKEN_ENV: admin,
+        }
         print(
             f"fixgate demo: MongoDB wire on {mongo.port}, redis on {redis.port}, "
             f"reference service at {service.base_url}",
@@ -180,6 +251,7 @@ def run_demo(fault_name: str, report_dir: Path, pytest_args: Sequence[str]) -> i
             return 3
         config = Path(tmp) / "fixgate.toml"
         config.write_text(demo_config(url), encoding="utf-8")
+        write_demo_dotenv(Path(tmp), fault.dotenv)
         argv = gate_argv(suite, config, report_dir, pytest_args)
         try:
             return subprocess.run(argv, env={**os.environ, **env}, check=False).returncode

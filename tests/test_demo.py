@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -46,7 +47,10 @@ def _listening(port: int) -> bool:
 def test_demo_promotes_and_stops_everything(tmp_path: Path) -> None:
     done = _demo(tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "fixgate: PROMOTE (all 9 required gates passed)" in done.stdout
+    assert re.search(r"fixgate: PROMOTE \(all \d+ required gates passed\)", done.stdout)
+    latest = json.loads((tmp_path / "reports" / "demo-latest.json").read_text())
+    ran = {g["id"] for g in latest["gates"]}
+    assert {"health./api/health/ready", "load.p(95)", "secrets.must_differ", "flags.rollout"} <= ran
     assert len(list((tmp_path / "reports").glob("demo-*.json"))) == 2  # stamped + latest
     assert not any(_listening(port) for port in _ports(done.stdout))
 
@@ -56,6 +60,10 @@ def test_demo_promotes_and_stops_everything(tmp_path: Path) -> None:
     [
         ("db-down", ["health./api/health/db FAIL", "health./api/health/ready FAIL"]),
         ("down", ["health./api/health ERROR"]),
+        (
+            "secrets-drift",
+            ["secrets.must_differ FAIL", "secrets.localhost FAIL", "secrets.forbidden FAIL"],
+        ),
     ],
 )
 def test_demo_fault_holds(tmp_path: Path, fault: str, gates: list[str]) -> None:
