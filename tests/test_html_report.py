@@ -127,8 +127,9 @@ def test_html_puts_the_decision_first_and_failing_gates_before_passing_ones(
     assert "<a href='logs/build.log'>" in html
     assert "<a href='logs/never.log'><code>logs/never.log</code></a> <span class='missing'>" in html
     assert "href='../../etc/passwd'" not in html
-    # Failing gates' evidence is open, passing gates' folded.
+    # Evidence is open for every gate that is not a plain PASS.
     assert "id='evidence-d.fail' open>" in html and "id='evidence-a.pass'>" in html
+    assert "id='evidence-c.warn' open>" in html  # folded only when green
 
 
 def test_shared_fragments_are_drawn_once_with_the_gates_they_feed() -> None:

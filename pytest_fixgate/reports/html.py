@@ -366,7 +366,7 @@ def _evidence(
         )
     for name, fragment in own_extras:
         parts.append(f"<h4>{escape(name)}</h4><div class='extra'>{fragment}</div>")
-    open_attr = "" if outcome in ("PASS", "WARN") else " open"
+    open_attr = "" if outcome == "PASS" else " open"  # folded only when green
     return (
         f"<details class='gate-evidence' id='evidence-{escape(str(gate['id']))}'{open_attr}>"
         f"<summary>{summary}</summary><div class='evidence'>{''.join(parts)}</div></details>"
