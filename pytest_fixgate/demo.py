@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,8 @@ __all__ = ["FAULTS", "DemoFault", "run_demo"]
 MONGODB_URI_ENV = "FIXGATE_DEMO_MONGODB_URI"
 REDIS_URL_ENV = "FIXGATE_DEMO_REDIS_URL"
 HEALTH_TOKEN_ENV = "FIXGATE_DEMO_HEALTH_TOKEN"
+#: The reference service's migrations: a good pending one, and faulty/ ones.
+MIGRATIONS = Path(__file__).resolve().parent / "reference" / "migrations"
 ADMIN_TOKEN_ENV = "FIXGATE_DEMO_ADMIN_TOKEN"
 
 
@@ -38,6 +41,8 @@ class DemoFault:
     target_not_listening: bool = False
     # Which dotenv files the secrets-parity and flag gates read (see write_demo_dotenv).
     dotenv: str = "healthy"
+    # Which migrations the dry-run gate finds pending: the good one, or a lying one.
+    migrations: str = "good"
 
 
 def _use_up_rate_limit(base_url: str) -> None:
@@ -65,6 +70,11 @@ FAULTS: dict[str, DemoFault] = {
         "and sets an OTP bypass",
         {},
         dotenv="secrets-drift",
+    ),
+    "lying-migration": DemoFault(
+        "a pending migration whose --dry-run writes anyway: the fingerprint catches it",
+        {},
+        migrations="lying",
     ),
     "flag-drift": DemoFault(
         "FEATURE_SMS_OTP_LOGIN=disabled turns an intended flag off; "
@@ -131,6 +141,57 @@ def ensure_redis_server() -> None:
     done = subprocess.run(["apt-get", "install", "-y", "-qq", "redis-server"], check=False, **quiet)  # type: ignore[call-overload]
     if done.returncode != 0 or not shutil.which("redis-server"):
         raise SystemExit("fixgate demo: could not install redis-server with apt-get")
+
+
+def demo_data_config(folder: Path, migrations: str) -> str:
+    """The data gates: the backup the demo made (write_demo_backup), the reference
+    migrations' dry runs, the runbook's work-order index, and two queues."""
+    from pytest_fixgate.reference.app import DEFAULT_DB
+
+    directory = MIGRATIONS if migrations == "good" else MIGRATIONS / "faulty"
+    files = '["*.py"]' if migrations == "good" else '["003_normalise_titles.py"]'
+    dry_run = f"{sys.executable} {{file}} --dry-run --uri-env {{uri_env}} --database {{database}}"
+    return f"""
+[env.demo.backup]
+directory = "{folder / "backups"}"
+database = "{DEFAULT_DB}"
+collections = ["workOrders", "changelog", "background_jobs"]
+max_age = "24h"
+
+[env.demo.migrations]
+directory = "{directory}"
+files = {files}
+database = "{DEFAULT_DB}"
+dry_run = "{dry_run}"
+timeout = "30s"
+
+[[env.demo.indexes]]
+collection = "workOrders"
+database = "{DEFAULT_DB}"
+keys = {{ organizationId = 1, status = 1 }}
+query = {{ organizationId = "org-alpha", status = "open" }}
+
+[[env.demo.queues]]
+id = "notifications"
+redis_list = "queue:notifications"
+max = 1000
+
+[[env.demo.queues]]
+id = "background_jobs"
+collection = "background_jobs"
+database = "{DEFAULT_DB}"
+filter = {{ status = "queued" }}
+max = 1000
+"""
+
+
+def write_demo_backup(folder: Path, mongodb_uri: str) -> None:
+    """A fresh backup of the demo database, in mongodump's layout, before the gates run."""
+    from pytest_fixgate.reference.app import DEFAULT_DB
+    from pytest_fixgate.reference.dump import dump_database
+
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    dump_database(mongodb_uri, DEFAULT_DB, folder / "backups" / f"pre-migration-{stamp}")
 
 
 def demo_config(base_url: str, *, load: bool = True) -> str:
@@ -250,8 +311,11 @@ def run_demo(fault_name: str, report_dir: Path, pytest_args: Sequence[str]) -> i
             print(f"fixgate demo: cannot start the demo stack: {exc}", file=sys.stderr)
             return 3
         config = Path(tmp) / "fixgate.toml"
-        config.write_text(demo_config(url), encoding="utf-8")
+        config.write_text(
+            demo_config(url) + demo_data_config(Path(tmp), fault.migrations), encoding="utf-8"
+        )
         write_demo_dotenv(Path(tmp), fault.dotenv)
+        write_demo_backup(Path(tmp), env[MONGODB_URI_ENV])
         argv = gate_argv(suite, config, report_dir, pytest_args)
         try:
             return subprocess.run(argv, env={**os.environ, **env}, check=False).returncode
