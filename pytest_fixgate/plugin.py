@@ -181,10 +181,14 @@ def pytest_load_initial_conftests(
     # a gates/ folder beside the run (its working directory), collected too.
     namespace = early_config.known_args_namespace
     if getattr(namespace, "gate", None) and not getattr(namespace, "file_or_dir", None):
-        args.append(str(BUILTIN_SUITE))
+        suites = [str(BUILTIN_SUITE)]
         own = Path.cwd() / _OWN_SUITE
         if own.is_dir() and own.resolve() != BUILTIN_SUITE:
-            args.append(str(own))
+            suites.append(str(own))
+        args.extend(suites)
+        # Also where pytest looks for initial conftests, so a conftest.py in gates/ may
+        # register gate kinds before the config is read.
+        namespace.file_or_dir = suites
 
 
 @pytest.hookimpl(tryfirst=True)  # before junitxml and pytest-html read their paths
@@ -295,6 +299,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         missing = marker.missing_config(run.env)
         if missing is not None:
             item.stash[_MISSING_KEY] = missing
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize gate tests, the built-in suite's and a team's own alike, from the
+    environment, through the fixtures each registered gate kind declares."""
+    run = current_gate_run(metafunc.config)
+    for kind in run.kinds if run is not None else ():
+        for fixture, params in kind.params.items():
+            if fixture not in metafunc.fixturenames:
+                continue
+            section = run.env.section(kind.section) if kind.section else None
+            pairs = list(params(section, run.env)) if section is not None else []
+            if pairs:
+                metafunc.parametrize(fixture, [v for _, v in pairs], ids=[i for i, _ in pairs])
+            else:
+                # Keep one item, so the report lists the gate as not configured.
+                metafunc.parametrize(fixture, [None], ids=["none"])
 
 
 @pytest.hookimpl(tryfirst=True)

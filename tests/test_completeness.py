@@ -100,7 +100,6 @@ def test_a_gate_module_skipped_at_import_holds(tmp_path: Path, reference: Any, m
     suite = tmp_path / "suite"
     suite.mkdir()
     # The built-in health gates, plus a copy of the dependency gates that skips at import.
-    (suite / "conftest.py").write_text((GATES / "conftest.py").read_text())
     (suite / "test_health.py").write_text((GATES / "test_health.py").read_text())
     (suite / "test_dependencies.py").write_text(
         (GATES / "test_dependencies.py")
@@ -121,7 +120,6 @@ def test_a_gate_module_skipped_at_import_holds(tmp_path: Path, reference: Any, m
 def test_a_gate_module_failing_to_import_holds(tmp_path: Path, reference: Any, mongo: Any) -> None:
     suite = tmp_path / "suite"
     suite.mkdir()
-    (suite / "conftest.py").write_text((GATES / "conftest.py").read_text())
     (suite / "test_health.py").write_text((GATES / "test_health.py").read_text())
     (suite / "test_dependencies.py").write_text("import no_such_module_fixgate\n")
     config = staging_config(reference.base_url, mongodb_uri_env="T_MONGO_URI")
