@@ -343,3 +343,13 @@ def test_step_summary_lists_failing_gates_first_with_counts() -> None:
     text = render_markdown(_verdict(gates))
     assert text.index("`c.fail`") < text.index("`b.error`") < text.index("`a.pass`")
     assert "❌ FAIL 1 · 💥 ERROR 1 · ❔ INCONCLUSIVE 0 · ⚠️ WARN 0 · ✅ PASS 1" in text
+
+
+def test_log_links_point_into_the_report_folder_from_an_html_elsewhere(tmp_path: Path) -> None:
+    reports, elsewhere = tmp_path / "reports", tmp_path / "mine" / "html"
+    (reports / "logs").mkdir(parents=True)
+    (reports / "logs" / "audit.log").write_text("ok\n")
+    gate = _gate("audit.python", "FAIL", evidence={"method": "m", "logs": ["logs/audit.log"]})
+    html = render_html(_verdict([gate]), report_dir=reports, html_dir=elsewhere)
+    assert "<a href='../../reports/logs/audit.log'><code>logs/audit.log</code></a>" in html
+    assert "file not written" not in html

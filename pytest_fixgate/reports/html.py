@@ -16,6 +16,7 @@ other plugin: ``-p no:html`` cannot lose it.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping, Sequence
 from html import escape
@@ -263,7 +264,11 @@ def _scalar(value: Any) -> str:
     return escape(str(value))
 
 
-def _log_link(path: Any, report_dir: Path | None) -> str:
+#: (the report folder that log paths are relative to, the folder the HTML is written to)
+_Dirs = tuple[Path | None, Path | None]
+
+
+def _log_link(path: Any, report_dir: Path | None, html_dir: Path | None) -> str:
     text = str(path)
     rel = PurePosixPath(text.replace("\\", "/"))
     # Only files inside the report folder are linked: the report travels with its logs.
@@ -271,10 +276,14 @@ def _log_link(path: Any, report_dir: Path | None) -> str:
         return f"<code>{escape(text)}</code>"
     exists = report_dir is None or (report_dir / rel).is_file()
     missing = "" if exists else " <span class='missing'>(file not written)</span>"
-    return f"<a href='{escape(quote(rel.as_posix()))}'><code>{escape(text)}</code></a>{missing}"
+    href = rel.as_posix()
+    if report_dir is not None and html_dir is not None and html_dir != report_dir:
+        # The HTML went elsewhere (--html=PATH): link back into the report folder.
+        href = Path(os.path.relpath(report_dir / rel, html_dir)).as_posix()
+    return f"<a href='{escape(quote(href))}'><code>{escape(text)}</code></a>{missing}"
 
 
-def _records_table(rows: Sequence[Mapping[str, Any]], depth: int, report_dir: Path | None) -> str:
+def _records_table(rows: Sequence[Mapping[str, Any]], depth: int, report_dir: _Dirs) -> str:
     columns: list[str] = []
     for row in rows[:_MAX_ROWS]:
         columns += [str(k) for k in row if str(k) not in columns]
@@ -293,7 +302,7 @@ def _records_table(rows: Sequence[Mapping[str, Any]], depth: int, report_dir: Pa
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}"
 
 
-def _value(value: Any, depth: int, report_dir: Path | None) -> str:
+def _value(value: Any, depth: int, report_dir: _Dirs) -> str:
     import json
 
     if isinstance(value, Mapping):
@@ -317,13 +326,13 @@ def _value(value: Any, depth: int, report_dir: Path | None) -> str:
     return _scalar(value)
 
 
-def _mapping_table(data: Mapping[str, Any], depth: int, report_dir: Path | None) -> str:
+def _mapping_table(data: Mapping[str, Any], depth: int, report_dir: _Dirs) -> str:
     rows = []
     for key, value in data.items():
         if key == "logs":
             paths = value.values() if isinstance(value, Mapping) else value
             paths = paths if isinstance(paths, list | tuple) or hasattr(paths, "__iter__") else []
-            cell = "<br>".join(_log_link(p, report_dir) for p in paths) or "none"
+            cell = "<br>".join(_log_link(p, *report_dir) for p in paths) or "none"
         else:
             cell = _value(value, depth, report_dir)
         rows.append(f"<tr><th>{escape(str(key))}</th><td>{cell}</td></tr>")
@@ -334,7 +343,7 @@ def _evidence(
     gate: Mapping[str, Any],
     own_extras: Sequence[tuple[str, str]],
     shared_names: Mapping[str, str],
-    report_dir: Path | None,
+    report_dir: _Dirs,
 ) -> str:
     evidence = dict(gate.get("evidence") or {})
     method = evidence.pop("method", "")
@@ -422,12 +431,14 @@ def render_html(
     extras: Mapping[str, Sequence[tuple[str, str]]] | None = None,
     environment: Sequence[tuple[str, str]] = (),
     report_dir: Path | None = None,
+    html_dir: Path | None = None,
 ) -> str:
     """The self-contained HTML report of a (redacted) verdict.
 
     ``extras``: HTML fragments by gate node id, as gates attached them;
     ``environment``: (name, value) rows for the folded environment table;
-    ``report_dir``: where the report goes, to check the log files it links to.
+    ``report_dir``: the report folder, which evidence ``logs`` paths are relative to (to
+    check they exist); ``html_dir``: where this page goes, when elsewhere (``--html``).
     """
     extras = extras or {}
     gates = sorted(verdict.get("gates", ()), key=order_key)
@@ -441,7 +452,7 @@ def render_html(
                 if n not in refs.get(str(g.get("nodeid") or ""), {})
             ],
             refs.get(str(g.get("nodeid") or ""), {}),
-            report_dir,
+            (report_dir, html_dir or report_dir),
         )
         for g in gates
     )

@@ -191,7 +191,8 @@ class GateReporter:
                 verdict,
                 extras=self.extras,
                 environment=self.environment,
-                report_dir=self.paths.html.parent,
+                report_dir=self.paths.json.parent,
+                html_dir=self.paths.html.parent,
             )
             write_text(self.paths.html, redact(html))
             write_text(self.paths.junit, redact(render_junit(verdict, RESULT_PROPERTY)))
