@@ -1,0 +1,206 @@
+"""The Node dependency audits: the real `npm audit` and `pnpm audit` against a local
+stand-in for the registry's bulk advisory API serving GHSA-jf85-cpcp-j695 (lodash before
+4.17.12, critical), and `pytest --gate` end to end."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from audit_helpers import audit, audit_spec
+from gaterun import GATES, run_gate, staging_config
+from npm_registry_standin import npm_registry_standin
+
+from pytest_fixgate.errors import ProbeError
+from pytest_fixgate.outcomes.model import Outcome
+from pytest_fixgate.reference import free_port
+from pytest_fixgate.reference.advisory_server import BULK_PATH, AdvisoryServer
+
+SUITE = GATES / "test_audit.py"
+INTEGRITY = {
+    "4.17.11": "sha512-cQKh8igo5QUhZ7lg38DYWAxMvjSAKG0A8wGSVimP07SIUEK2UO+"
+    "arSRKbRZWtelMtN5V0Hkwh5ryOto/SshYIg==",
+    "4.17.21": "sha512-v2kDEe57lecTulaDIuNTPy3Ry4gLGJ6Z1O3vE1krgXZNrsQ+"
+    "LFTGHVxVjcXPs17LhbZVGedAJv8XZ1tvj5FvSg==",
+}
+LEFT_PAD = (
+    "sha512-XI5MPzVNApjAyhQzphX8BkmKsKUxD4LdyK24iZeQEXXqtAw7nN/"
+    "LQMo3/dQ3+jPqAixvW2vIqjHPkzLSvZkh0w=="
+)
+needs_pnpm = pytest.mark.skipif(shutil.which("pnpm") is None, reason="pnpm is not installed")
+needs_npm = pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed")
+
+
+def node_app(folder: Path, lodash: str, *, dev_lodash: bool = False) -> Path:
+    """A package.json with its npm lockfile (v3) and pnpm lockfile (v9): lodash and a
+    dev dependency."""
+    folder.mkdir(parents=True, exist_ok=True)
+    prod = {} if dev_lodash else {"lodash": lodash}
+    dev = {"left-pad": "1.3.0", **({"lodash": lodash} if dev_lodash else {})}
+    (folder / "package.json").write_text(
+        json.dumps(
+            {
+                "name": "app",
+                "version": "1.0.0",
+                "private": True,
+                "dependencies": prod,
+                "devDependencies": dev,
+            }
+        ),
+        encoding="utf-8",
+    )
+    packages = {
+        "": {"name": "app", "version": "1.0.0", "dependencies": prod, "devDependencies": dev},
+        "node_modules/left-pad": {
+            "version": "1.3.0",
+            "resolved": "https://registry.npmjs.org/left-pad/-/left-pad-1.3.0.tgz",
+            "integrity": LEFT_PAD,
+            "dev": True,
+        },
+        "node_modules/lodash": {
+            "version": lodash,
+            "resolved": f"https://registry.npmjs.org/lodash/-/lodash-{lodash}.tgz",
+            "integrity": INTEGRITY[lodash],
+            **({"dev": True} if dev_lodash else {}),
+        },
+    }
+    lock = {
+        "name": "app",
+        "version": "1.0.0",
+        "lockfileVersion": 3,
+        "requires": True,
+        "packages": packages,
+    }
+    (folder / "package-lock.json").write_text(json.dumps(lock, indent=2), encoding="utf-8")
+    lodash_entry = f"      lodash:\n        specifier: {lodash}\n        version: {lodash}\n"
+    left_pad_entry = "      left-pad:\n        specifier: 1.3.0\n        version: 1.3.0\n"
+    importer = "  .:\n"
+    if dev_lodash:
+        importer += "    devDependencies:\n" + left_pad_entry + lodash_entry
+    else:
+        importer += "    dependencies:\n" + lodash_entry + "    devDependencies:\n" + left_pad_entry
+    (folder / "pnpm-lock.yaml").write_text(
+        "lockfileVersion: '9.0'\n\n"
+        "settings:\n  autoInstallPeers: true\n  excludeLinksFromLockfile: false\n\n"
+        f"importers:\n\n{importer}\n"
+        "packages:\n\n"
+        f"  left-pad@1.3.0:\n    resolution: {{integrity: {LEFT_PAD}}}\n\n"
+        f"  lodash@{lodash}:\n    resolution: {{integrity: {INTEGRITY[lodash]}}}\n\n"
+        f"snapshots:\n\n  left-pad@1.3.0: {{}}\n\n  lodash@{lodash}: {{}}\n",
+        encoding="utf-8",
+    )
+    return folder
+
+
+@pytest.fixture(scope="module")
+def _registry() -> Iterator[AdvisoryServer]:
+    with npm_registry_standin() as server:
+        yield server
+
+
+@pytest.fixture
+def registry(_registry: AdvisoryServer) -> AdvisoryServer:
+    _registry.fault = None
+    with _registry.lock:
+        _registry.requests.clear()
+    return _registry
+
+
+def node_spec(tmp_path: Path, tool: str, registry_url: str, lodash: str, **more: object):
+    node_app(tmp_path / "app", lodash, dev_lodash=bool(more.pop("dev_lodash", False)))
+    return audit_spec(
+        tmp_path, tool=tool, directory="app", registry=registry_url, fetch_retries=0, **more
+    )
+
+
+TOOLS = [pytest.param("npm", marks=needs_npm), pytest.param("pnpm", marks=needs_pnpm)]
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_lodash_4_17_11_fails_as_critical(
+    tmp_path: Path, registry: AdvisoryServer, tool: str
+) -> None:
+    finding = audit(node_spec(tmp_path, tool, registry.registry_url, "4.17.11"), tmp_path / "r")
+    ev = finding.evidence
+    assert finding.outcome is Outcome.FAIL
+    assert ev.reason == (
+        "1 finding at or above high, not waived: lodash 4.17.11 GHSA-jf85-cpcp-j695 "
+        "(npm-1106913) critical"
+    )
+    (row,) = ev.details["findings"]
+    assert (row["package"], row["version"], row["severity"]) == ("lodash", "4.17.11", "critical")
+    assert row["direct"] is True and row["fixed_versions"] == ["4.17.12"]
+    assert ev.details["counts"]["critical"] == 1 and ev.details["tool"] == tool
+    assert ev.details["command"].startswith(f"{tool} audit --json ")
+    assert ev.details["tool_version"][0].isdigit()
+    assert ("POST", BULK_PATH) in registry.requests
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_lodash_4_17_21_passes(tmp_path: Path, registry: AdvisoryServer, tool: str) -> None:
+    finding = audit(node_spec(tmp_path, tool, registry.registry_url, "4.17.21"), tmp_path / "r")
+    assert finding.outcome is Outcome.PASS
+    assert ("POST", BULK_PATH) in registry.requests  # it did ask
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_production_only_leaves_dev_dependencies_out(
+    tmp_path: Path, registry: AdvisoryServer, tool: str
+) -> None:
+    spec = node_spec(tmp_path, tool, registry.registry_url, "4.17.11", dev_lodash=True)
+    assert audit(spec, tmp_path / "r").outcome is Outcome.PASS
+    spec = node_spec(
+        tmp_path, tool, registry.registry_url, "4.17.11", dev_lodash=True, production_only=False
+    )
+    assert audit(spec, tmp_path / "r").outcome is Outcome.FAIL
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_registry_down_is_an_error(tmp_path: Path, tool: str) -> None:
+    spec = node_spec(tmp_path, tool, f"http://127.0.0.1:{free_port()}/", "4.17.11")
+    with pytest.raises(ProbeError) as err:
+        audit(spec, tmp_path / "r")
+    assert (
+        "ECONNREFUSED" in str(err.value)
+        or "Connection refused" in str(err.value)
+        or ("audit endpoint" in str(err.value))
+    )
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_a_registry_answering_garbage_is_an_error(
+    tmp_path: Path, registry: AdvisoryServer, tool: str
+) -> None:
+    registry.fault = "500"
+    with pytest.raises(ProbeError):
+        audit(node_spec(tmp_path, tool, registry.registry_url, "4.17.11"), tmp_path / "r")
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_no_lockfile_is_an_error_naming_it(
+    tmp_path: Path, registry: AdvisoryServer, tool: str
+) -> None:
+    spec = node_spec(tmp_path, tool, registry.registry_url, "4.17.11")
+    (tmp_path / "app" / ("package-lock.json" if tool == "npm" else "pnpm-lock.yaml")).unlink()
+    with pytest.raises(ProbeError) as err:
+        audit(spec, tmp_path / "r")
+    assert "lockfile" in str(err.value).lower()
+
+
+@needs_npm
+def test_the_gate_end_to_end(tmp_path: Path, registry: AdvisoryServer) -> None:
+    node_app(tmp_path / "app", "4.17.11")
+    config = staging_config(
+        f"http://127.0.0.1:{free_port()}",
+        "[[env.staging.audit]]\n"
+        f'id = "node"\ntool = "npm"\ndirectory = "app"\nregistry = "{registry.registry_url}"\n',
+    )
+    result = run_gate(tmp_path, config, suite=SUITE)
+    gate = result.gate("audit.node")
+    assert gate["outcome"] == "FAIL" and result.exit_code == 1
+    assert gate["evidence"]["findings"][0]["id"] == "GHSA-jf85-cpcp-j695"
+    html = result.files["html"].read_text(encoding="utf-8")
+    assert "fixgate-audit" in html and "Prototype Pollution in lodash" in html
