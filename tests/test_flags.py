@@ -17,7 +17,12 @@ from pytest_fixgate.config.flags import FlagsConfig
 from pytest_fixgate.errors import ProbeBadResponse
 from pytest_fixgate.measurements.flags import parse_flags_body, read_overrides
 from pytest_fixgate.redaction import Redactor
-from pytest_fixgate.reference import MongoServer, ReferenceService, reference_service
+from pytest_fixgate.reference import (
+    MongoServer,
+    ReferenceService,
+    free_port,
+    reference_service,
+)
 
 SUITE = GATES / "test_flags.py"
 FIXZIT_ADMIN = "fixzit-flags-admin-Wq4"
@@ -169,6 +174,14 @@ def test_a_refused_token_is_an_error_naming_its_variable(
     unset = _flags_run(tmp_path / "unset", reference, table, "", None)
     assert _flag_outcomes(unset)["flags.rollout"] == "ERROR"
     assert "T_ADMIN" in unset.gate("flags.rollout")["reason"]
+
+
+def test_an_unreachable_service_is_an_error(tmp_path: Path, reference: ReferenceService) -> None:
+    table = RUNBOOK_TABLE + "intended = { new_dashboard = false }\n"
+    table += f'base_url = "http://127.0.0.1:{free_port()}"\n'  # nobody listens there
+    result = _flags_run(tmp_path, reference, table, "", "any-token-Kp2")
+    assert _flag_outcomes(result) == {"flags.rollout": "ERROR", "flags.overrides": "ERROR"}
+    assert "cannot connect" in result.gate("flags.rollout")["reason"]
 
 
 def test_rate_limited_is_inconclusive(
