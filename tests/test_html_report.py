@@ -116,6 +116,11 @@ def test_html_puts_the_decision_first_and_failing_gates_before_passing_ones(
     error_row = html[html.index("data-gate='b.error'") :].split("</tr>", 1)[0]
     assert "not measured" in error_row and "could not measure: method of b.error" in error_row
     assert "HTTP 200 with JSON ⊇ {&#x27;ready&#x27;: true}" in error_row
+    # A long method is cut in the table (it is whole in the evidence below).
+    long_gate = _gate("g.error", "ERROR", evidence={"method": "GET http://x/ " + "word " * 80})
+    long_html = render_html(_verdict([long_gate]))
+    long_row = long_html[long_html.index("data-gate='g.error'") :].split("</tr>", 1)[0]
+    assert " …</span>" in long_row and len(long_row) < 1000
     # The interval sits under the measured value.
     assert "4.1 ms<span class='ci'>95% CI 3.9 to 4.3 ms</span>" in html
     # Not-configured gates in their own table, saying what is missing, no internal paths.

@@ -183,7 +183,8 @@ def _decision(verdict: Mapping[str, Any]) -> str:
         f"<header id='fixgate-decision' style='background:{colour}'>"
         f"<h2>{escape(decision)}</h2>"
         f"<p class='meaning'>{escape(_DECISION_MEANING.get(decision, ''))}</p>"
-        f"<p class='reason'>{escape(str(verdict['reason']))}</p>"
+        f"<p class='reason' title='{escape(str(verdict['reason']))}'>"
+        f"{escape(_clip(str(verdict['reason']), 400))}</p>"
         f"<p class='meta'>environment <b>{escape(str(verdict['env']))}</b> · "
         f"target <b>{escape(str(verdict.get('target') or ''))}</b> · commit {commit_html}<br>"
         f"{escape(started.replace('T', ' '))} to {escape(finished.replace('T', ' '))} "
@@ -193,13 +194,24 @@ def _decision(verdict: Mapping[str, Any]) -> str:
     )
 
 
+def _clip(text: str, limit: int) -> str:
+    """At most ``limit`` characters, cut at a word; the whole text is in the evidence."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return cut.rstrip(",;: ") + " …"
+
+
 def _measured_cell(gate: Mapping[str, Any]) -> str:
     measured = gate.get("measured")
     if measured in (None, ""):
         if gate.get("outcome") == "ERROR":
             method = str((gate.get("evidence") or {}).get("method") or "")
-            what = f": {method}" if method else ""
-            return f"<b>not measured</b><span class='ci'>could not measure{escape(what)}</span>"
+            what = f": {_clip(method, 90)}" if method else ""
+            return (
+                f"<b>not measured</b><span class='ci' title='{escape(method)}'>"
+                f"could not measure{escape(what)}</span>"
+            )
         return "<span class='muted'>not measured</span>"
     match = _CI.match(str(measured))
     if match is None:
