@@ -451,8 +451,14 @@ def _example_config(base_url: str) -> str:
     assert replaced == 1, "examples/fixzit.toml: expected one base_url line"
     text, dropped = re.subn(r"(?ms)^\[env\.staging\.load\]\n.*?(?=^\[|\Z)", "", text)
     assert dropped == 1, "examples/fixzit.toml: expected one [env.staging.load] table"
-    # Secrets parity and flags read dotenv files and an admin token (tests/test_flags.py).
-    text = re.sub(r"(?ms)^\[env\.staging\.(secrets|flags)\]\n.*?(?=^\[|\Z)", "", text)
+    # Secrets parity and flags read dotenv files and an admin token (tests/test_flags.py);
+    # the data gates a backup folder and migration scripts (tests/test_migrations_fixzit.py).
+    text = re.sub(
+        r"(?ms)^\[\[?env\.staging\.(secrets|flags|backup|migrations|indexes|queues)\]\]?\n"
+        r".*?(?=^\[|\Z)",
+        "",
+        text,
+    )
     return text
 
 
@@ -482,7 +488,7 @@ def test_example_config_promotes_the_fixzit_contract(
     assert not_configured.pop("redis.ping") == "redis_url_env"
     # The load, secrets and flags gates (their tables were dropped on purpose) and Sentry
     # (none configured).
-    dropped = {"load", "sentry", "secrets", "flags"}
+    dropped = {"load", "sentry", "secrets", "flags", "backup", "migrations", "indexes", "queues"}
     assert set(not_configured.values()) <= dropped, not_configured
     assert HEALTH_TOKEN not in result.output
 
