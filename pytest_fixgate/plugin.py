@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import sys
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
@@ -23,13 +22,14 @@ from pytest_fixgate import hookspecs
 from pytest_fixgate.config.loader import find_config, load_config, select_env
 from pytest_fixgate.config.schema import EnvConfig
 from pytest_fixgate.errors import ConfigError
-from pytest_fixgate.gate_api import GateMarker, GateRecorder, finding_from_call, gate_marker
+from pytest_fixgate.gate_api import GateMarker, GateRecorder, gate_marker
+from pytest_fixgate.gate_report import annotate_report
 from pytest_fixgate.kinds import GateKind, kinds_by_section
 from pytest_fixgate.load_session import SharedLoad
-from pytest_fixgate.outcomes.model import GateInfo, GateResult
+from pytest_fixgate.outcomes.model import GateInfo
 from pytest_fixgate.redaction import Redactor
 from pytest_fixgate.release.baseline import baseline_file_arg
-from pytest_fixgate.run import NOT_CONFIGURED_PROPERTY, RESULT_PROPERTY, GateRun, NotConfigured
+from pytest_fixgate.run import NOT_CONFIGURED_PROPERTY, RESULT_PROPERTY, GateRun
 
 __all__ = [
     "NOT_CONFIGURED_PROPERTY",
@@ -393,51 +393,16 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    run = item.config.stash.get(RUN_KEY, None)
+    run = current_gate_run(item.config)
     if run is None or _INFO_KEY not in item.stash:
         return report
-    info = item.stash[_INFO_KEY]
-    _redact_sections(report, run.redactor)
-    if call.when == "setup" and _MISSING_KEY in item.stash:
-        entry = NotConfigured(info, item.stash[_MISSING_KEY])
-        _attach(report, NOT_CONFIGURED_PROPERTY, entry.as_dict())
-        return report
-    if call.when == "setup" and report.passed:
-        return report
-    if call.when == "teardown" and not report.failed:
-        return report
     recorder = item.stash.get(_RECORDER_KEY, None) if call.when == "call" else None
-    finding = finding_from_call(recorder, call, run.redactor)
-    if call.when == "teardown":
-        finding = type(finding).error(f"teardown failed: {finding.evidence.reason}")
-    result = GateResult.from_finding(info, finding, nodeid=item.nodeid, duration_s=report.duration)
-    result = GateResult.from_dict(run.redactor.data(result.as_dict()))
-    _attach(report, RESULT_PROPERTY, result.as_dict())
-    _set_test_outcome(report, result, run.redactor)
-    from pytest_fixgate.reports.html import attach_evidence
-
-    attach_evidence(report, result, recorder.html_extras if recorder else ())
+    annotate_report(
+        report,
+        call,
+        item.stash[_INFO_KEY],
+        recorder=recorder,
+        missing=item.stash.get(_MISSING_KEY, None),
+        redactor=run.redactor,
+    )
     return report
-
-
-def _attach(report: pytest.TestReport, name: str, payload: dict[str, Any]) -> None:
-    # A new list: report.user_properties is the item's own list, shared by every phase.
-    report.user_properties = [*report.user_properties, (name, json.dumps(payload))]
-
-
-def _set_test_outcome(report: pytest.TestReport, result: GateResult, redactor: Redactor) -> None:
-    """Make pytest's own view (terminal, JUnit) agree with the gate's outcome."""
-    if result.outcome.passing:
-        report.outcome = "passed"
-        report.longrepr = None
-        return
-    detail = ""
-    if report.failed and result.evidence.reason.startswith(("gate crashed", "teardown")):
-        detail = "\n\n" + redactor.text(str(report.longrepr))
-    report.outcome = "failed"
-    report.longrepr = f"{result.outcome.value}: {result.evidence.reason}{detail}"
-
-
-def _redact_sections(report: pytest.TestReport, redactor: Redactor) -> None:
-    if redactor and report.sections:
-        report.sections = [(title, redactor.text(body)) for title, body in report.sections]
