@@ -209,10 +209,25 @@ def test_missing_override_source_is_an_error(
     assert "envs/nowhere.env: no such file" in result.gate("flags.rollout")["reason"]
 
 
-def test_bad_flags_config_is_a_usage_error(tmp_path: Path, reference: ReferenceService) -> None:
-    result = _flags_run(tmp_path, reference, 'intended = { a = "yes" }\n', "", None)
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('intended = { a = "yes" }', "env.staging.flags.intended.\"a\": got 'yes', expected true"),
+        ("intended = { ui.new_dashboard = true }", 'quote an id with dots: "a.b" = true'),
+        (
+            'intended = { a = true }\noverride_case = "title"',
+            "env.staging.flags.override_case: got 'title', expected one of lower, upper, keep",
+        ),
+    ],
+    ids=["not-bool", "dotted-key", "bad-case"],
+)
+def test_bad_flags_config_is_a_usage_error(
+    tmp_path: Path, reference: ReferenceService, table: str, message: str
+) -> None:
+    result = _flags_run(tmp_path, reference, table + "\n", "", None)
     assert result.exit_code == 4, result.output
-    assert "env.staging.flags.intended.\"a\": got 'yes', expected true or false" in result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
 
 
 # --- the real application's contract, described by examples/fixzit.toml --------------

@@ -63,6 +63,10 @@ def parse_flags(table: ConfigTable, ctx: KindContext) -> FlagsConfig:
     if not intended_raw:
         raise table.error("intended", intended_raw, "at least one flag")
     for flag, state in intended_raw.items():
+        if isinstance(state, dict):  # TOML read `ui.new_dashboard = true` as a dotted key
+            raise table.error(
+                f'intended."{flag}"', state, 'true or false; quote an id with dots: "a.b" = true'
+            )
         if not isinstance(state, bool):
             raise table.error(f'intended."{flag}"', state, "true or false")
     endpoint = table.get("endpoint", str, "/api/admin/features", expected="a path such as /api/x")

@@ -177,12 +177,20 @@ def _gate_ids(config: SecretsConfig, env: EnvConfig) -> list[str]:
     return [f"secrets.{check}" for check in config.checks]
 
 
+def _process_secrets(config: SecretsConfig) -> list[str]:
+    if _PROCESS not in config.sources.values():
+        return []
+    return [*config.must_differ, *config.no_localhost]
+
+
 KIND = GateKind(
     section="secrets",
     parse=parse_secrets,
     gate_ids=_gate_ids,
     params={"secrets_check": lambda config, env: [(c, c) for c in config.checks]},
     # The values read from sources are secrets too: the gate adds them to the run's
-    # redaction as it reads them (they are not environment variables the config names).
+    # redaction as it reads them. A "process:" source reads this job's variables: those
+    # the config names are known from the start.
+    secret_envs=_process_secrets,
     title="Secrets parity",
 )
