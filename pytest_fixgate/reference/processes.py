@@ -27,7 +27,6 @@ import http.client
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -38,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import timing
+from ..measurements.process import ManagedProcess
 from .faults import Faults
 
 __all__ = [
@@ -270,33 +270,25 @@ def _running(
         log_path = workdir / "output.log"
         for _ in range(_PORT_ATTEMPTS):
             port = free_port()
-            with log_path.open("wb") as log:
-                proc = subprocess.Popen(
-                    argv(port, workdir),
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    cwd=workdir,
-                    env=env,
-                    # Own process group: stopping it reaches any grandchild too.
-                    start_new_session=True,
-                )
+            # Its own process group, output to a file (nobody drains a pipe): the one
+            # process primitive every child of the gate run goes through.
+            process = ManagedProcess(argv(port, workdir), log_path=log_path, cwd=workdir, env=env)
             try:
-                _wait_until_answers(what, proc, port, answers, timeout, log_path)
+                _wait_until_answers(what, process.proc, port, answers, timeout, log_path)
                 break
             except _PortTaken:
-                _stop(proc)
+                process.stop(STOP_GRACE_S)
             except BaseException:
-                _stop(proc)
+                process.stop(STOP_GRACE_S)
                 raise
         else:
             raise ProcessStartError(
                 what, f"found its port taken {_PORT_ATTEMPTS} times", _tail(log_path)
             )
         try:
-            yield port, proc
+            yield port, process.proc
         finally:
-            _stop(proc)
+            process.stop(STOP_GRACE_S)
 
 
 def _wait_until_answers(
@@ -322,21 +314,6 @@ def _wait_until_answers(
                 what, f"did not answer on {HOST}:{port} within {timeout:g} s", _tail(log_path)
             )
         timing.sleep(0.05)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Terminate the process group, then kill it if it lingers."""
-    if proc.poll() is not None:
-        return
-    # The group id is the child's pid (start_new_session) and stays ours until we reap it.
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(STOP_GRACE_S)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
 
 
 def _tail(log_path: Path) -> str:
