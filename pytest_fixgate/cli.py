@@ -41,6 +41,13 @@ def _parser() -> argparse.ArgumentParser:
         help="where the reports go (default: reports/)",
     )
     demo.add_argument(
+        "--redis-url",
+        metavar="URL",
+        default=None,
+        help="use this running Redis (redis://host:port/db) instead of starting redis-server; "
+        "then nothing is installed",
+    )
+    demo.add_argument(
         "pytest_args", nargs=argparse.REMAINDER, help="more pytest arguments after --, e.g. -- -n 2"
     )
     # Release integration (issue 11): tag, attach, show, load-worker.
@@ -68,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from pytest_fixgate.demo import run_demo
 
         extra = [a for a in args.pytest_args if a != "--"]
-        return run_demo(args.fault, args.gate_report_dir.resolve(), extra)
+        return run_demo(args.fault, args.gate_report_dir.resolve(), extra, args.redis_url)
     return 4
 
 

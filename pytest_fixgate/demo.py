@@ -18,9 +18,11 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pytest_fixgate.config.defaults import BUILTIN_LOCUSTFILES
-from pytest_fixgate.reference.processes import ProcessStartError
+from pytest_fixgate.redaction import mask_uri_password
+from pytest_fixgate.reference.processes import ProcessStartError, RedisServer
 
 __all__ = ["FAULTS", "DemoFault", "run_demo"]
 
@@ -238,8 +240,28 @@ thresholds = ["p(95) < 1500ms", "p(99) < 2500ms", "error_rate < 1%"]
     )
 
 
+def check_redis(url: str) -> str | None:
+    """Why the Redis at ``url`` (``--redis-url``) cannot serve the demo; None if it answers."""
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2).ping()
+    except (redis.exceptions.RedisError, ValueError) as exc:
+        return f"the Redis at {mask_uri_password(url)} did not answer PING ({exc})"
+    return None
+
+
 @contextlib.contextmanager
-def demo_stack(fault: DemoFault) -> Iterator[tuple[str, dict[str, str]]]:
+def existing_redis(url: str) -> Iterator[RedisServer]:
+    """A Redis the user already runs: used as it is, never stopped (the reference service
+    only sends it PING)."""
+    yield RedisServer(url=url, port=urlsplit(url).port or 6379, proc=None)  # type: ignore[arg-type]
+
+
+@contextlib.contextmanager
+def demo_stack(
+    fault: DemoFault, redis_url: str | None = None
+) -> Iterator[tuple[str, dict[str, str]]]:
     from pytest_fixgate.reference import (
         Faults,
         free_port,
@@ -250,10 +272,11 @@ def demo_stack(fault: DemoFault) -> Iterator[tuple[str, dict[str, str]]]:
 
     token = "demo-" + os.urandom(12).hex()
     admin = "demo-admin-" + os.urandom(12).hex()
+    redis_cm = redis_server() if redis_url is None else existing_redis(redis_url)
     # Seed while healthy, then switch the fault on: seeding needs a working MongoDB.
     with (
         mongo_server() as mongo,
-        redis_server() as redis,
+        redis_cm as redis,
         reference_service(
             mongo.uri, redis.url, Faults(), health_token=token, admin_token=admin, seed=True
         ) as service,
@@ -298,15 +321,21 @@ def gate_argv(suite: Path, config: Path, report_dir: Path, extra: Sequence[str] 
     ]
 
 
-def run_demo(fault_name: str, report_dir: Path, pytest_args: Sequence[str]) -> int:
+def run_demo(
+    fault_name: str, report_dir: Path, pytest_args: Sequence[str], redis_url: str | None = None
+) -> int:
     fault = FAULTS[fault_name]
     suite = suite_dir()
-    ensure_redis_server()
+    if redis_url is None:
+        ensure_redis_server()
+    elif (problem := check_redis(redis_url)) is not None:  # nothing started, nothing installed
+        print(f"fixgate demo: --redis-url: {problem}", file=sys.stderr)
+        return 3
     print(f"fixgate demo: fault {fault_name!r}: {fault.help}", flush=True)
     with contextlib.ExitStack() as stack:
         tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="fixgate-demo-"))
         try:
-            url, env = stack.enter_context(demo_stack(fault))
+            url, env = stack.enter_context(demo_stack(fault, redis_url))
         except ProcessStartError as exc:
             print(f"fixgate demo: cannot start the demo stack: {exc}", file=sys.stderr)
             return 3
