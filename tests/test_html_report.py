@@ -4,8 +4,10 @@ a gate run files them itself whatever pytest plugins are disabled."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import stat
 import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -201,8 +203,12 @@ def test_disabled_report_plugins_cannot_lose_a_report(
     assert run.verdict["decision"] == "PROMOTE"
     printed = _printed_reports(run.output)
     assert set(printed) == {"html", "json", "junit", "latest"}
+    umask = os.umask(0o022)
+    os.umask(umask)
     for path in printed.values():
         assert path.is_file(), path
+        # Readable as any other file the user makes (a CI artifact, a web server).
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask, path
     assert "id='fixgate-decision'" in printed["html"].read_text()
     root = ET.parse(printed["junit"]).getroot()
     expected = len(run.verdict["gates"]) + len(run.verdict["not_configured"])
