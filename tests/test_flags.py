@@ -130,6 +130,33 @@ def test_flags_as_intended_promote_with_only_gets(
     assert reference_admin_token not in result.output
 
 
+@pytest.mark.parametrize(
+    ("shape", "seen"), [("list", "[{feature, enabled}]"), ("object", "{flag: enabled}")]
+)
+def test_the_runbook_service_answering_in_other_shapes_is_read(
+    tmp_path: Path,
+    reference: ReferenceService,
+    reference_admin_token: str,
+    shape: str,
+    seen: str,
+) -> None:
+    reference.set_faults(flags_shape=shape)
+    raw = httpx.get(
+        f"{reference.base_url}/api/admin/features",
+        headers={"Authorization": f"Bearer {reference_admin_token}"},
+        timeout=5,
+    ).json()
+    assert isinstance(raw, list if shape == "list" else dict)
+    table = RUNBOOK_TABLE + "intended = { new_dashboard = true, sms_otp_login = true }\n"
+    result = _flags_run(tmp_path, reference, table, "", reference_admin_token)
+    assert _flag_outcomes(result) == {"flags.rollout": "FAIL", "flags.overrides": "PASS"}
+    assert result.gate("flags.rollout")["evidence"]["shape"] == seen
+    assert (
+        result.gate("flags.rollout")["reason"]
+        == "new_dashboard: intended on, live off, no override"
+    )
+
+
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
 def test_drift_unknown_flags_and_dead_overrides_hold(
     tmp_path: Path, reference: ReferenceService, reference_admin_token: str, workers: list[str]

@@ -579,6 +579,12 @@ async def admin_features(request: Request) -> Response:
         flags = await run_in_threadpool(_read_features, svc.deps.db())
     except _FAILURES:
         return _db_unavailable()
+    # The runbook leaves the answer's shape open: a flag gate must read each one.
+    shape = svc.faults.faults.flags_shape
+    if shape == "list":
+        return JSONResponse(flags)
+    if shape == "object":
+        return JSONResponse({f["feature"]: f["enabled"] for f in flags})
     return JSONResponse({"features": flags, "evaluatedAt": _now_iso()})
 
 

@@ -26,6 +26,8 @@ Fields (all off by default)::
                           (empty: every /api/ route)
     missing_index         the work orders' {organizationId: 1, status: 1} index is dropped
                           (put back when switched off): the index gate's FAIL case
+    flags_shape           GET /api/admin/features answers {"features": [...]} ("features",
+                          the default), a bare list ("list") or {flag: enabled} ("object")
 
 Delays add up: ``latency_ms`` + a draw from ``latency_distribution`` +
 ``slow_ms`` when the request is one of the slow ones. "Exact fraction" means
@@ -50,6 +52,7 @@ from typing import Any
 
 __all__ = [
     "ENV_PREFIX",
+    "FLAGS_SHAPES",
     "Distribution",
     "FaultError",
     "Faults",
@@ -243,6 +246,18 @@ def _paths(raw: object, name: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+#: The answer shapes of the runbook contract's GET /api/admin/features.
+FLAGS_SHAPES = ("features", "list", "object")
+
+
+def _flags_shape(raw: object, name: str) -> str:
+    if raw is None or raw == "":
+        return FLAGS_SHAPES[0]
+    if not isinstance(raw, str) or raw.strip() not in FLAGS_SHAPES:
+        raise FaultError(name, raw, "one of " + ", ".join(FLAGS_SHAPES))
+    return raw.strip()
+
+
 # name -> (converter, help for --flag)
 _FIELDS: dict[str, tuple[Callable[[object, str], Any], str]] = {
     "latency_ms": (_millis, "fixed delay added to every affected request"),
@@ -261,6 +276,7 @@ _FIELDS: dict[str, tuple[Callable[[object, str], Any], str]] = {
     "rate_limit_per_min": (_count, "requests per client IP and route per 60 s; 429 over it"),
     "paths": (_paths, "comma-separated path prefixes the delay and error faults apply to"),
     "missing_index": (_flag, "drop the work orders' organizationId+status index (while on)"),
+    "flags_shape": (_flags_shape, "GET /api/admin/features answers: features, list or object"),
 }
 _CONVERTERS = {name: convert for name, (convert, _) in _FIELDS.items()}
 
@@ -289,6 +305,7 @@ class Faults:
     rate_limit_per_min: int = 0
     paths: tuple[str, ...] = ()
     missing_index: bool = False
+    flags_shape: str = "features"
 
     def __post_init__(self) -> None:
         for f in fields(self):
