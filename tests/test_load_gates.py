@@ -157,7 +157,9 @@ def test_rate_limited_is_inconclusive(tmp_path: Path, reference: Any) -> None:
         reference.base_url, users=4, duration="3s", thresholds=["p(95) < 1500ms", "error_rate < 1%"]
     )
     run = run_gate(tmp_path, config, environ=FLAT_OUT)
-    for gate in load_gates(run).values():
+    gates = load_gates(run)
+    assert set(gates) == {"load.p(95)", "load.error_rate"}
+    for gate in gates.values():
         assert gate["outcome"] == "INCONCLUSIVE"
         assert "HTTP 429" in gate["reason"] and "120 requests/min" in gate["reason"]
     assert run.verdict["decision"] == "HOLD"
@@ -199,7 +201,7 @@ def test_unknown_endpoint_threshold_is_error(tmp_path: Path, reference: Any) -> 
         reference.base_url,
         users=4,
         duration="2s",
-        thresholds=[],
+        thresholds=["error_rate < 50%"],  # an empty list is a config error
         extra='[env.staging.load.endpoints."/api/typo"]\nthresholds = ["p(95) < 1500ms"]\n',
     )
     run = run_gate(tmp_path, config, environ=FLAT_OUT)
@@ -261,3 +263,103 @@ def test_outside_the_warning_band_is_warn_and_still_promotes(
     assert run.exit_code == 0
     assert run.verdict["decision"] == "PROMOTE"
     assert "with warnings" in run.verdict["reason"]
+
+
+def test_latency_alone_does_not_hide_failures_and_a_hopeless_run_stops_early(
+    tmp_path: Path, reference: Any
+) -> None:
+    # Only a latency limit, 60% HTTP 500s, a 5-minute run: the runbook's error_rate < 1% is
+    # added, the p95 of the fast 500s cannot PASS, and the load stops once FAIL is certain.
+    reference.set_faults(error_ratio=0.6, paths=["/api/health/ready"])
+    config = load_config(reference.base_url, users=4, duration="5m", thresholds=["p(95) < 1500ms"])
+    run = run_gate(tmp_path, config, environ=FLAT_OUT, timeout=60)
+    gates = load_gates(run)
+    assert {k: g["outcome"] for k, g in gates.items()} == {
+        "load.p(95)": "FAIL",
+        "load.error_rate": "FAIL",
+    }, run.output
+    assert "over error_rate < 1%" in gates["load.p(95)"]["reason"]
+    assert gates["load.error_rate"]["threshold"] == "error_rate < 1%"
+    aborted = gates["load.error_rate"]["evidence"]["load_run"]["aborted"]
+    assert aborted is not None and aborted["at_s"] < 10, aborted
+    assert "lies wholly over error_rate < 1%" in aborted["reason"]
+    assert "stopped early" in gates["load.error_rate"]["reason"]
+    assert all(g["duration_s"] < 30 for g in gates.values())
+    assert run.verdict["decision"] == "HOLD" and run.exit_code == 1
+
+
+HANG_AFTER_4_5_S = """
+import json
+import os
+import urllib.request
+
+import gevent
+from locust import HttpUser, constant, events, task
+
+
+@events.test_start.add_listener
+def _hang_later(environment, **kw):
+    # The service stops answering 4.5 s into the load, for 60 s.
+    def hang():
+        body = json.dumps({"latency_ms": 60000, "paths": ["/api/health/ready"]}).encode()
+        request = urllib.request.Request(
+            environment.host + "/__fixgate/faults", data=body, method="PUT"
+        )
+        urllib.request.urlopen(request, timeout=5).read()
+
+    gevent.spawn_later(4.5, hang)
+
+
+class Ready(HttpUser):
+    wait_time = constant(0.01)
+
+    @task
+    def ready(self):
+        self.client.get("/api/health/ready", name="/api/health/ready")
+"""
+
+
+def test_a_hang_is_seen_in_its_windows(tmp_path: Path, reference: Any) -> None:
+    locustfile = tmp_path / "hang.py"
+    locustfile.write_text(HANG_AFTER_4_5_S)
+    config = load_config(
+        reference.base_url,
+        users=4,
+        duration="10s",
+        thresholds=["p(95) < 1500ms"],
+        locustfile=str(locustfile),
+        extra='window = "2s"\nrequest_timeout = "2s"',
+    )
+    run = run_gate(tmp_path, config, timeout=90)
+    gate = load_gates(run)["load.p(95)"]
+    assert gate["outcome"] == "FAIL", gate["reason"]
+    assert "does not hold in every 2 s window" in gate["reason"]
+    assert "p95 at least" in gate["reason"]  # the timed-out requests, at their 2 s
+    # abort_on_fail: the failed window stopped the load; the windows run up to that point.
+    aborted = gate["evidence"]["load_run"]["aborted"]
+    assert aborted is not None and "window" in aborted["reason"], aborted
+    windows = gate["evidence"]["windows"]
+    assert windows[-1]["end_s"] == pytest.approx(aborted["at_s"], abs=0.01)
+    assert [w["start_s"] for w in windows] == [2.0 * i for i in range(len(windows))]
+    assert run.verdict["decision"] == "HOLD"
+
+
+def test_a_hang_without_abort_leaves_no_window_unjudged(tmp_path: Path, reference: Any) -> None:
+    locustfile = tmp_path / "hang.py"
+    locustfile.write_text(HANG_AFTER_4_5_S)
+    config = load_config(
+        reference.base_url,
+        users=4,
+        duration="10s",
+        thresholds=["p(95) < 1500ms"],
+        locustfile=str(locustfile),
+        extra='window = "2s"\nrequest_timeout = "2s"\nabort_on_fail = false',
+    )
+    run = run_gate(tmp_path, config, timeout=90)
+    gate = load_gates(run)["load.p(95)"]
+    assert gate["outcome"] == "FAIL", gate["reason"]
+    windows = gate["evidence"]["windows"]
+    assert [w["start_s"] for w in windows] == [0.0, 2.0, 4.0, 6.0, 8.0]  # the whole run
+    assert windows[-1]["end_s"] == 10
+    assert gate["evidence"]["load_run"]["aborted"] is None
+    assert run.verdict["decision"] == "HOLD"

@@ -21,43 +21,10 @@ ONE_PERCENT = compile_threshold("error_rate < 1%")
 
 
 def run_with_cpu(tmp_path: Path, cpu: CpuUsage) -> LoadRun:
-    steps = {}
-    for index in range(10):
-        hist = LatencyHistogram()
-        hist.record_many(100.0 + j for j in range(100))
-        steps[str(index)] = {"hist": hist.encode(), "requests": hist.count, "kinds": {}}
-    capture = tmp_path / "capture.json"
-    capture.write_text(
-        json.dumps(
-            {
-                "schema": 1,
-                "role": "local",
-                "pid": 1,
-                "t0": 1000.0,
-                "t_end": 1010.0,
-                "step_s": 1.0,
-                "endpoints": [{"method": "GET", "name": "/ready", "steps": steps, "examples": {}}],
-            }
-        )
-    )
-    spec = LoadSpec(
-        host="http://127.0.0.1:1",
-        locustfile=Path("a.py"),
-        users=2,
-        spawn_rate=2,
-        duration_s=10,
-        results_dir=tmp_path,
-    )
-    return build_load_run(
-        spec,
-        [capture],
-        locust_json=None,
-        t0=1000.0,
-        t_end=1010.0,
-        cpu=cpu,
-        exit_code=0,
-        command=["locust"],
-    )
+    steps: dict[int, dict[str, object]] = {
+        i: {"ok": [100.0 + j for j in range(100)]} for i in range(10)
+    }
+    return synthetic_run(tmp_path, steps, cpu=cpu)
 
 
 @pytest.mark.parametrize(
@@ -94,6 +61,7 @@ def synthetic_run(
     duration_s: int = 10,
     window_s: float | None = None,
     aborted: dict[str, object] | None = None,
+    cpu: CpuUsage = ROOM,
 ) -> LoadRun:
     """A run from one capture file: per step, "ok" latencies, "censored" lower bounds
     and failure "kinds"."""
@@ -138,7 +106,7 @@ def synthetic_run(
         locust_json=None,
         t0=1000.0,
         t_end=1000.0 + duration_s,
-        cpu=ROOM,
+        cpu=cpu,
         exit_code=1,
         command=["locust"],
         aborted=aborted,

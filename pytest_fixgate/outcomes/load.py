@@ -209,10 +209,18 @@ def _judge_point(
 def _untrusted_generator(run: LoadRun) -> bool:
     """Saturated, or never measured: latencies can only be trusted from a generator
     whose CPU was seen to have room."""
-    return run.cpu.saturated or run.cpu.peak_rolling_pct is None
+    return run.cpu.saturated or run.cpu.peak_rolling_pct is None or bool(run.lost_workers)
 
 
 def _saturated(run: LoadRun, finding: _FindingMaker) -> Finding:
+    if run.lost_workers:
+        return finding(
+            Outcome.INCONCLUSIVE,
+            f"{len(run.lost_workers)} remote Locust worker(s) lost mid-run "
+            f"({', '.join(run.lost_workers)}): their requests, maybe the slowest, are "
+            "missing from the figures, so latency is not judged",
+            decided_by_generator=True,
+        )
     if run.cpu.peak_rolling_pct is None:
         return finding(
             Outcome.INCONCLUSIVE,
@@ -277,6 +285,9 @@ def _judge_quantile(
     }
     if stats.censored.count:
         extra["censored"] = stats.censored.count
+    # Failures over the limit do not depend on the generator's CPU; latencies do.
+    if failing is not None and failing[0] is Outcome.FAIL:
+        return finding(Outcome.FAIL, failing[1], measured, **extra)
     if _untrusted_generator(run):
         return _saturated(run, finding)
     verdict = threshold.holds_for_interval(est.low_ms, est.high_ms)
@@ -294,8 +305,6 @@ def _judge_quantile(
             measured,
             **extra,
         )
-    if failing is not None and failing[0] is Outcome.FAIL:
-        return finding(Outcome.FAIL, failing[1], measured, **extra)
     window_result = _judge_windows(threshold, q, stats, run, measured, extra, finding)
     if window_result is not None:
         return window_result
