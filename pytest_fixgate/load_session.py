@@ -68,6 +68,7 @@ def load_spec(env: EnvConfig, results_dir: Path, workers: int | None = None) -> 
         request_timeout_s=load.request_timeout_s,
         env=child_env,
         extra_args=(*extra, *load.locust_args),
+        remote=load.remote,
         **abort_rules(load),
     )
 
@@ -108,7 +109,8 @@ def shared_load_run(
     spec: LoadSpec, folder: Path, on_progress: Callable[[LoadProgress], None] | None = None
 ) -> LoadRun:
     """The session's one load run: run it here, or read the one another worker made."""
-    from pytest_fixgate.measurements.load import LoadRunError, LoadRunner
+    from pytest_fixgate.measurements.load import LoadRunError
+    from pytest_fixgate.measurements.load.remote import runner_for
 
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / "load.lock").open("w") as lock:
@@ -121,7 +123,7 @@ def shared_load_run(
             with run_file.open("rb") as fh:
                 return pickle.load(fh)
         try:
-            run = LoadRunner(spec).run(on_progress)
+            run = runner_for(spec).run(on_progress)
             _write_run(run_file, run)
         except LoadRunError as exc:
             error_file.write_text(json.dumps({"error": str(exc)}), encoding="utf-8")

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gaterun import REPO, run_gate, staging_config
+from gaterun import run_gate, staging_config
 from releasekit import clone, make_template, sh_git, variant, write
+from test_load_gates import FLAT_OUT, load_config
 
 from pytest_fixgate.cli import main
 from pytest_fixgate.config.baseline import parse_baseline, parse_tolerance
@@ -22,8 +23,6 @@ from pytest_fixgate.config.table import ConfigTable
 from pytest_fixgate.errors import ConfigError
 from pytest_fixgate.kinds import KindContext
 from pytest_fixgate.release.baseline import Interval, compare_one, find_baseline
-
-FLAT_OUT = {"FIXGATE_READY_WAIT_MIN_S": "0", "FIXGATE_READY_WAIT_MAX_S": "0"}
 
 
 def ms(value: float, low: float, high: float) -> Interval:
@@ -106,26 +105,10 @@ def test_config_keys_and_errors() -> None:
 # -- real runs ---------------------------------------------------------------------------
 
 
-def load_config(base_url: str, baseline: str) -> str:
-    locustfile = REPO / "pytest_fixgate/locustfiles/ready.py"
-    return staging_config(
-        base_url,
-        f"""
-[[env.staging.health]]
-path = "/api/health"
-expect_json = {{ status = "ok" }}
-
-[env.staging.load]
-locustfile = "{locustfile}"
-users = 8
-spawn_rate = 8
-duration = "3s"
-thresholds = ["p(95) < 1500ms", "error_rate < 5%"]
-
-[env.staging.baseline]
-{baseline}
-""",
-    )
+def baseline_config(base_url: str, baseline: str) -> str:
+    thresholds = ["p(95) < 1500ms", "error_rate < 5%"]
+    extra = f"\n[env.staging.baseline]\n{baseline}\n"
+    return load_config(base_url, users=8, duration="3s", thresholds=thresholds, extra=extra)
 
 
 TOLERANCE = 'tolerance = { "load.p(95)" = "+20%", "load.error_rate" = "+0.5pp" }'
@@ -138,7 +121,7 @@ def first_release(tmp_path_factory: pytest.TempPathFactory, reference: Any) -> d
     commit = make_template(base / "template")
     run = run_gate(
         base / "first",
-        load_config(reference.base_url, TOLERANCE),
+        baseline_config(reference.base_url, TOLERANCE),
         environ={**FLAT_OUT, "FIXGATE_COMMIT": commit},
     )
     assert run.exit_code == 0, run.output
@@ -179,7 +162,7 @@ def test_regression_beyond_tolerance_is_warn(
     pinned = write(tmp_path / "pinned.json", slower_baseline(verdict, 0.25))
     run = run_gate(
         tmp_path / "second",
-        load_config(reference.base_url, TOLERANCE),
+        baseline_config(reference.base_url, TOLERANCE),
         f"--gate-baseline={pinned}",
         environ={**FLAT_OUT, "FIXGATE_COMMIT": first_release["commit"]},
     )
@@ -214,7 +197,7 @@ def test_regression_is_fail_when_configured_with_the_baseline_from_tag_notes(
     sh_git(repo, "commit", "-qam", "next")
     run = run_gate(
         repo,
-        load_config(reference.base_url, TOLERANCE + '\non_regression = "fail"'),
+        baseline_config(reference.base_url, TOLERANCE + '\non_regression = "fail"'),
         environ={**FLAT_OUT, "FIXGATE_COMMIT": sh_git(repo, "rev-parse", "HEAD")},
     )
     assert run.exit_code == 1, run.output

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_fixgate.config import defaults
+from pytest_fixgate.config.remote_workers import RemoteWorkers, parse_remote_workers
 from pytest_fixgate.config.table import ConfigTable
 from pytest_fixgate.config.thresholds import Threshold, compile_threshold
 from pytest_fixgate.kinds import GateKind, KindContext
@@ -48,6 +49,8 @@ class LoadConfig:
     weights: Mapping[str, int] = field(default_factory=dict)
     # More Locust command-line options, e.g. a locustfile's own ("--ready-wait-min-s=0.55").
     locust_args: tuple[str, ...] = ()
+    # Locust workers started elsewhere (config/remote_workers.py); None: none.
+    remote: RemoteWorkers | None = None
     # Stop the load as soon as a gate's FAIL is certain (k6's abortOnFail).
     abort_on_fail: bool = True
 
@@ -101,6 +104,7 @@ def parse_load(table: ConfigTable, ctx: KindContext) -> LoadConfig:
         workers=workers,
         weights=weights,
         locust_args=tuple(locust_args),
+        remote=parse_remote_workers(table),
         abort_on_fail=table.get("abort_on_fail", bool, True, expected="true or false"),
     )
     if load.warmup_s >= load.duration_s:

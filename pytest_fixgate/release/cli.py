@@ -12,7 +12,7 @@ from pytest_fixgate.config.durations import parse_duration
 
 __all__ = ["COMMANDS", "add_commands", "run_command"]
 
-COMMANDS = ("tag", "attach", "show")
+COMMANDS = ("tag", "attach", "show", "load-worker")
 
 
 def _duration(value: str) -> float:
@@ -83,6 +83,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     show.add_argument(
         "--html", type=Path, default=None, metavar="PATH", help="write the HTML report to PATH"
     )
+    _add_load_worker(sub)
     for parser in (tag, attach, show):
         parser.add_argument(
             "-C",
@@ -94,9 +95,72 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
         )
 
 
+def _host_port(value: str) -> str:
+    from pytest_fixgate.config.remote_workers import parse_host_port
+
+    if parse_host_port(value) is None:
+        raise argparse.ArgumentTypeError(f"{value!r}: expected HOST:PORT, e.g. gate-runner:5557")
+    return value
+
+
+def _add_load_worker(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    worker = sub.add_parser(
+        "load-worker",
+        help="run one remote Locust worker for a gate whose [load] has remote_workers = N",
+        description="Run a Locust worker that connects to the gate's Locust master and sends "
+        "it every request's exact latency. Stops when the master ends the run.",
+    )
+    worker.add_argument(
+        "--master",
+        required=True,
+        type=_host_port,
+        metavar="HOST:PORT",
+        help="the gate's master (master_bind in [env.X.load])",
+    )
+    worker.add_argument(
+        "-f",
+        dest="locustfile",
+        type=Path,
+        required=True,
+        metavar="LOCUSTFILE",
+        help="the same locustfile as the gate's [load] locustfile",
+    )
+    worker.add_argument(
+        "--capture-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where the worker keeps its own copy of the capture (default: a temporary folder)",
+    )
+    worker.add_argument(
+        "--print",
+        action="store_true",
+        help="print the exact Locust command (and its environment) instead of running it",
+    )
+
+
+def _load_worker(args: argparse.Namespace) -> int:
+    import sys
+
+    from pytest_fixgate.measurements.load.remote import exec_worker, shell_line, worker_command
+
+    if not args.print and not args.locustfile.is_file():
+        print(f"fixgate: error: locustfile {args.locustfile} not found", file=sys.stderr)
+        return 4
+    argv, env = worker_command(args.master, args.locustfile, capture_dir=args.capture_dir)
+    if args.print:
+        print(shell_line(argv, env))
+        return 0
+    print(f"fixgate: Locust worker for master {args.master}: {shell_line(argv, env)}", flush=True)
+    exec_worker(argv, env)
+    return 3  # not reached: exec replaces this process
+
+
 def run_command(args: argparse.Namespace) -> int:
     from pytest_fixgate.release import commands
 
+    if args.command == "load-worker":
+        return _load_worker(args)
     repo = args.repo.resolve()
     if args.command == "tag":
         return commands.run_tag(

@@ -283,6 +283,8 @@ class LoadRun:
     results_dir: Path
     warnings: tuple[str, ...] = ()
     aborted: LoadAbort | None = None
+    # Remote workers that took part and sent no capture (measurements/load/remote.py).
+    lost_workers: tuple[str, ...] = ()
 
     def endpoint(self, name: str, method: str | None = None) -> EndpointStats:
         """The stats of endpoint ``name`` (and ``method``); KeyError when it saw no request."""
@@ -331,6 +333,7 @@ class LoadRun:
             },
             "cpu": self.cpu.as_dict(),
             "warnings": list(self.warnings),
+            "lost_workers": list(self.lost_workers),
             "aborted": None if self.aborted is None else self.aborted.as_dict(),
         }
 

@@ -13,7 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pytest_fixgate.config.remote_workers import RemoteWorkers
 
 __all__ = ["LoadSpec"]
 
@@ -86,6 +89,8 @@ class LoadSpec:
     shutdown_grace_s: float = 20.0
     cwd: Path | None = None
     python: str = sys.executable
+    # Workers started elsewhere connect to the master (measurements/load/remote.py).
+    remote: RemoteWorkers | None = None
 
     def __post_init__(self) -> None:
         # Freeze the mappings and normalise paths, so a spec cannot change under a run.
@@ -179,6 +184,8 @@ class LoadSpec:
     def describe(self) -> str:
         """One line for evidence: what was run, without the environment's values."""
         mode = f", {self.workers} workers" if self.workers else ""
+        if self.remote is not None:
+            mode = f", {self.remote.count} remote workers via {self.remote.bind}"
         window = f", window {self.window_s:g} s" if self.window_s else ""
         if self.warmup_s:
             window += f", first {self.warmup_s:g} s not judged (warm-up)"
