@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from pytest_fixgate.config.defaults import BUILTIN_LOCUSTFILES
+from pytest_fixgate.demo_build import demo_build_stack
 from pytest_fixgate.redaction import mask_uri_password
 from pytest_fixgate.reference.processes import ProcessStartError, RedisServer
 
@@ -45,6 +46,8 @@ class DemoFault:
     dotenv: str = "healthy"
     # Which migrations the dry-run gate finds pending: the good one, or a lying one.
     migrations: str = "good"
+    # The demo app the build gates check: "healthy", or "vulnerable" pins (demo_build).
+    build: str = "healthy"
 
 
 def _use_up_rate_limit(base_url: str) -> None:
@@ -77,6 +80,11 @@ FAULTS: dict[str, DemoFault] = {
         "a pending migration whose --dry-run writes anyway: the fingerprint catches it",
         {},
         migrations="lying",
+    ),
+    "vulnerable-deps": DemoFault(
+        "the demo app pins lodash 4.17.11 (critical) and requests 2.19.1 (high)",
+        {},
+        build="vulnerable",
     ),
     "flag-drift": DemoFault(
         "FEATURE_SMS_OTP_LOGIN=disabled turns an intended flag off; "
@@ -339,9 +347,11 @@ def run_demo(
         except ProcessStartError as exc:
             print(f"fixgate demo: cannot start the demo stack: {exc}", file=sys.stderr)
             return 3
+        build = stack.enter_context(demo_build_stack(Path(tmp), "demo", fault.build))
         config = Path(tmp) / "fixgate.toml"
         config.write_text(
-            demo_config(url) + demo_data_config(Path(tmp), fault.migrations), encoding="utf-8"
+            demo_config(url) + demo_data_config(Path(tmp), fault.migrations) + build,
+            encoding="utf-8",
         )
         write_demo_dotenv(Path(tmp), fault.dotenv)
         write_demo_backup(Path(tmp), env[MONGODB_URI_ENV])

@@ -164,12 +164,18 @@ def _bulk(server: AdvisoryServer, body: Any) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client that hangs up early (pnpm does) is not the server's error
+
+
 @contextmanager
 def advisory_server(routes: tuple[str, ...] = ("osv", "npm")) -> Iterator[AdvisoryServer]:
     """Start the server on a free port of 127.0.0.1; stop it on exit."""
     state = AdvisoryServer(base_url="", routes=frozenset(routes))
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    httpd.daemon_threads = True
+    httpd = _QuietServer(("127.0.0.1", 0), _handler(state))
     state.base_url = f"http://127.0.0.1:{httpd.server_address[1]}"
     thread = threading.Thread(target=httpd.serve_forever, name="advisory-server", daemon=True)
     thread.start()

@@ -14,7 +14,7 @@ import json
 import os
 import re
 import shlex
-import threading
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -52,10 +52,6 @@ def _environ(spec: AuditSpec) -> dict[str, str]:
 def run_node_audit(spec: AuditSpec, *, log_path: Path | None, redactor: Redactor) -> AuditReport:
     """Run npm or pnpm audit in ``spec.directory``; raise ProbeError when it could not audit."""
     argv = npm_audit_argv(spec)
-    version: list[str] = []
-    # The tool's version is asked beside the audit, not before it: no added wall time.
-    asker = threading.Thread(target=lambda: version.append(_version(spec)), daemon=True)
-    asker.start()
     result = run_process(
         argv,
         cwd=spec.directory,
@@ -65,18 +61,30 @@ def run_node_audit(spec: AuditSpec, *, log_path: Path | None, redactor: Redactor
         redactor=redactor,
         separate_stdout=True,
     )
-    asker.join(timeout=15)
-    tool_version = version[0] if version else "unknown"
     command = shlex.join(argv)
+    version = tool_version(spec.tool) if result.start_error is None else "not installed"
     if spec.tool == "npm":
-        return parse_npm_report(result, command=command, version=tool_version, lock=spec.directory)
-    return parse_pnpm_report(result, command=command, version=tool_version)
+        return parse_npm_report(result, command=command, version=version, lock=spec.directory)
+    return parse_pnpm_report(result, command=command, version=version)
 
 
-def _version(spec: AuditSpec) -> str:
-    done = run_process([spec.tool, "--version"], timeout_s=15, separate_stdout=True)
-    text = done.stdout.strip().splitlines()
-    return text[0] if done.exit_code == 0 and text else "unknown"
+def tool_version(tool: str) -> str:
+    """The installed tool's version: from its package.json beside the program (no second
+    process: node's start-up would cost more than the audit's parsing), else ``--version``."""
+    program = shutil.which(tool)
+    if program is None:
+        return "not installed"
+    folder = Path(program).resolve().parent
+    for candidate in (folder, folder.parent, folder.parent.parent):
+        try:
+            meta = json.loads((candidate / "package.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(meta, dict) and meta.get("name") == tool and meta.get("version"):
+            return str(meta["version"])
+    done = run_process([tool, "--version"], timeout_s=15, separate_stdout=True)
+    lines = done.stdout.strip().splitlines()
+    return lines[0] if done.exit_code == 0 and lines else "unknown"
 
 
 def _load(result: ProcessResult, tool: str) -> dict[str, Any]:
