@@ -175,7 +175,7 @@ BROKEN = {
 def test_every_check_fails_with_a_table_and_no_value_leaks(
     tmp_path: Path, reference: Any, workers: list[str]
 ) -> None:
-    result = _secrets_run(tmp_path, reference.base_url, BROKEN, "-rA", "-vv", *workers)
+    result = _secrets_run(tmp_path, reference.base_url, BROKEN, "-rA", "-vv", "-l", *workers)
     assert result.exit_code == 1, result.output
     assert _secret_outcomes(result) == {
         "secrets.missing": "FAIL",  # NODE_ENV in production

@@ -5,6 +5,7 @@ applies them, and the result compared with [env.X.flags].intended."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import pytest
@@ -24,23 +25,18 @@ Reading = tuple[LiveFlags | FlagsRateLimited, list[Override]]
 
 @pytest.fixture(scope="module")
 def flags_reading(gate_env, gate_redactor) -> Callable[[], Reading]:
-    """One GET and one read of the override sources for both flag gates; an error
-    raises again in each gate, so each ends in ERROR."""
-    cache: list[Reading] = []
+    """One GET and one read of the override sources for both flag gates; a failed read
+    is not cached: it raises again in each gate, so each ends in ERROR."""
 
     def read() -> Reading:
-        if not cache:
-            config = gate_env.section("flags")
-            # Overrides first: their values join the redaction before any answer is shown.
-            overrides = read_overrides(config, gate_redactor)
-            request = flags_request(config, gate_env.base_url)
-            live = read_live_flags(
-                request, gate_redactor, key=f"env.{gate_env.name}.flags.token_env"
-            )
-            cache.append((live, overrides))
-        return cache[0]
+        config = gate_env.section("flags")
+        # Overrides first: their values join the redaction before any answer is shown.
+        overrides = read_overrides(config, gate_redactor)
+        request = flags_request(config, gate_env.base_url)
+        key = f"env.{gate_env.name}.flags.token_env"
+        return read_live_flags(request, gate_redactor, key=key), overrides
 
-    return read
+    return functools.cache(read)
 
 
 @pytest.mark.gate(

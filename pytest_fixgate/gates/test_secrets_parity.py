@@ -5,6 +5,7 @@ fingerprints of values, never by the values; one gate per check of
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import pytest
@@ -16,15 +17,8 @@ from pytest_fixgate.outcomes.secrets_parity import CHECK_RULES, judge_secrets_ch
 @pytest.fixture(scope="module")
 def secrets_reading(gate_env, gate_redactor) -> Callable[[], SecretsReading]:
     """Every source read once for all the checks (one salt for the run's comparisons);
-    a missing file or a bad line raises again in each gate, so each ends in ERROR."""
-    cache: list[SecretsReading] = []
-
-    def read() -> SecretsReading:
-        if not cache:
-            cache.append(read_secrets(gate_env.section("secrets"), gate_redactor))
-        return cache[0]
-
-    return read
+    a failed read is not cached: it raises again in each gate, so each ends in ERROR."""
+    return functools.cache(lambda: read_secrets(gate_env.section("secrets"), gate_redactor))
 
 
 @pytest.mark.gate(
