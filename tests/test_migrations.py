@@ -4,6 +4,7 @@ SecantusDB (the ``mongo`` fixture), each test in its own database."""
 from __future__ import annotations
 
 import secrets
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -174,3 +175,62 @@ def test_bad_migrations_config_is_one_config_error(tmp_path, keys, message):
     text = str(excinfo.value)
     assert message in text and "\n" not in text
     assert "pw@" not in text
+
+
+# --- dry runs -----------------------------------------------------------------------------
+
+
+def test_a_dry_run_past_its_timeout_is_killed_and_fails(tmp_path, mongo, db):
+    from pytest_fixgate.measurements.migrations import dry_run_migrations
+    from pytest_fixgate.outcomes.migrations import judge_dry_run
+    from pytest_fixgate.redaction import Redactor
+
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "001_slow.py").write_text(
+        "import time\nprint('working', flush=True)\ntime.sleep(30)\n"
+    )
+    (folder / "002_ok.py").write_text("print('fine')\n")
+    config = _config(
+        tmp_path,
+        directory=str(folder),
+        dry_run=f"{sys.executable} {{file}}",
+        timeout="1s",
+        database=db.name,
+    )
+    pending = pending_migrations(mongo.uri, config, timeout_s=5).pending
+    report = dry_run_migrations(
+        mongo.uri,
+        "MONGODB_URI",
+        config,
+        pending,
+        report_dir=tmp_path / "reports",
+        log_subdir="logs/x",
+        redactor=Redactor(),
+    )
+    assert [r.result.timed_out for r in report.runs] == [True, False]
+    assert report.runs[0].result.duration_s < 10
+    finding = judge_dry_run(report)
+    assert finding.outcome is Outcome.FAIL
+    assert finding.evidence.reason.startswith("001_slow.py: timed out after")
+    assert "working" in (tmp_path / "reports" / report.runs[0].log).read_text()
+
+
+def test_a_dry_run_that_cannot_start_is_an_error(tmp_path, mongo, db):
+    from pytest_fixgate.measurements.migrations import dry_run_migrations
+    from pytest_fixgate.outcomes.migrations import judge_dry_run
+    from pytest_fixgate.redaction import Redactor
+
+    config = _config(tmp_path, dry_run="no-such-tool-xyz {file}", database=db.name)
+    report = dry_run_migrations(
+        mongo.uri,
+        "MONGODB_URI",
+        config,
+        pending_migrations(mongo.uri, config, timeout_s=5).pending,
+        report_dir=tmp_path / "reports",
+        log_subdir="logs/x",
+        redactor=Redactor(),
+    )
+    finding = judge_dry_run(report)
+    assert finding.outcome is Outcome.ERROR
+    assert "no-such-tool-xyz" in finding.evidence.reason
