@@ -170,3 +170,17 @@ def test_unknown_template_placeholder_is_a_config_error(tmp_path, reference, mon
     line = next(ln for ln in result.output.splitlines() if "fixgate:" in ln)
     assert "fixgate.toml: env.staging.migrations.dry_run: unknown placeholder {db_name}" in line
     assert "Traceback" not in result.output
+
+
+def test_no_backup_configured_means_no_dry_run(tmp_path, reference, mongo, redis_srv):
+    sections = data_sections(backup_dir=tmp_path)
+    start = sections.index("[env.staging.backup]")
+    sections = sections[:start] + sections[sections.index("[env.staging.migrations]") :]
+    result = run_gate(
+        tmp_path / "run", _config(reference, sections), environ=_environ(mongo, redis_srv)
+    )
+    gate = result.gate("migrations.dry_run")
+    assert gate["outcome"] == "INCONCLUSIVE"
+    assert "no [env.staging.backup] configured" in gate["reason"]
+    assert "backup.fresh" not in result.outcomes()
+    assert result.exit_code == 1

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from pytest_fixgate import timing
+from pytest_fixgate.errors import ProbeError
 from pytest_fixgate.measurements.backup import read_backup_folder
 from pytest_fixgate.measurements.migrations import dry_run_migrations, pending_migrations
 from pytest_fixgate.measurements.secrets import read_secret
@@ -64,12 +65,16 @@ def test_migrations_dry_run(gate, gate_env, gate_redactor, migrations_uri, reque
         if backup is None:
             gate.record(no_fresh_backup(f"no [env.{gate_env.name}.backup] configured", names))
             return
-        folder = read_backup_folder(
-            backup.directory, backup.database, backup.collections, backup.pattern
-        )
-        verdict = judge_backup(backup, folder)
-        if not verdict.outcome.passing:
-            gate.record(no_fresh_backup(f"backup.fresh: {verdict.evidence.reason}", names))
+        try:
+            folder = read_backup_folder(
+                backup.directory, backup.database, backup.collections, backup.pattern
+            )
+            why = judge_backup(backup, folder)
+        except ProbeError as exc:  # the backup folder cannot be read: no backup either
+            gate.record(no_fresh_backup(f"backup.fresh: {exc}", names))
+            return
+        if not why.outcome.passing:
+            gate.record(no_fresh_backup(f"backup.fresh: {why.evidence.reason}", names))
             return
     config = request.config
     report_dir = Path(config.invocation_params.dir) / config.getoption("gate_report_dir")
