@@ -364,3 +364,29 @@ def test_log_links_point_into_the_report_folder_from_an_html_elsewhere(tmp_path:
     html = render_html(_verdict([gate]), report_dir=reports, html_dir=elsewhere)
     assert "<a href='../../reports/logs/audit.log'><code>logs/audit.log</code></a>" in html
     assert "file not written" not in html
+
+
+def test_chart_set_draws_every_gate_and_says_when_the_load_stopped_early(tmp_path: Path) -> None:
+    import dataclasses
+
+    from test_load_runner import synthetic_run
+
+    from pytest_fixgate.config.thresholds import compile_threshold
+    from pytest_fixgate.load_session import LoadCheck
+    from pytest_fixgate.measurements.load.results import LoadAbort
+    from pytest_fixgate.reports.load_evidence import load_run_charts
+
+    run = synthetic_run(tmp_path)
+    checks = [
+        LoadCheck(compile_threshold(t))
+        for t in ("p(95) < 1500ms", "p(99) < 2500ms", "error_rate < 1%")
+    ]
+    html = load_run_charts(run, checks)
+    assert html.count("<svg") == 3 and "Stopped early" not in html
+    for drawn in ("load.p(95)", "load.p(99)", "load.error_rate", "p99 over the run 234.0 ms"):
+        assert drawn in html
+    assert "p(99) threshold 2500 ms" in html and "threshold 1%" in html
+    stopped = dataclasses.replace(run, aborted=LoadAbort(6.5, "the error rate is certain"))
+    html = load_run_charts(stopped, checks)
+    assert "<b>Stopped early</b> at 6.5 s of 10 s: the error rate is certain" in html
+    assert "load stopped early (FAIL certain)" in html

@@ -353,7 +353,16 @@ def _shade_run_phases(axes: Sequence[Axes], run: LoadRun, end_s: float) -> None:
     step = run.spec.step_s
     seen = {round(w.start_s / step) for w in run.overall.series}
     gaps = [i * step for i in range(math.ceil(end_s / step - 1e-9)) if i not in seen]
+    aborted = getattr(run, "aborted", None)
     for n, ax in enumerate(axes):
+        if aborted is not None:
+            ax.axvline(
+                aborted.at_s,
+                color="#6e7781",
+                linewidth=2,
+                linestyle="--",
+                label="load stopped early (FAIL certain)" if n == 1 else None,
+            )
         if run.spec.warmup_s:
             ax.axvspan(
                 0,

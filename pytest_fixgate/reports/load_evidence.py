@@ -168,6 +168,12 @@ def load_run_charts(run: LoadRun, checks: Sequence[LoadCheck]) -> str:
         + (f"; warm-up {spec.warmup_s:g} s not judged" if spec.warmup_s else "")
     )
     warnings = "".join(f"<li>{escape(w)}</li>" for w in run.warnings)
+    aborted = getattr(run, "aborted", None)
+    if aborted is not None:
+        warnings = (
+            f"<li><b>Stopped early</b> at {aborted.at_s:.1f} s of {spec.duration_s} s: "
+            f"{escape(aborted.reason)}</li>{warnings}"
+        )
     return (
         f"<p>{escape(what)}</p>"
         + (f"<ul class='missing'>{warnings}</ul>" if warnings else "")
