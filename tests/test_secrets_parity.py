@@ -293,3 +293,77 @@ def test_bad_config_is_one_line_and_exit_4(
     assert result.exit_code == 4, result.output
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+# --- the real application's guards, described by examples/fixzit.toml ----------------
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "fixzit.toml"
+FIXZIT_MANIFEST = (
+    "# .env.example\nMONGODB_URI=\nNEXTAUTH_SECRET=\nAUTH_SECRET=\nNEXTAUTH_URL=\nSENTRY_DSN=\n"
+)
+
+
+def _example_secrets_table() -> str:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    start = text.index("[env.staging.secrets]\n")
+    end = text.find("\n[", start + 1)
+    return text[start : end if end != -1 else None]
+
+
+def _fixzit_env(uri: str, secret: str, auth: str, url: str) -> str:
+    return (
+        f'MONGODB_URI="{uri}"\nNEXTAUTH_SECRET="{secret}"\nAUTH_SECRET="{auth}"\n'
+        f'NEXTAUTH_URL="{url}"\n'
+    )
+
+
+@pytest.mark.parametrize("healthy", [True, False], ids=["healthy", "guards-broken"])
+def test_the_example_holds_production_to_the_applications_guards(
+    tmp_path: Path, reference: Any, healthy: bool
+) -> None:
+    # The example sits at the application's root: manifest = ".env.example" beside it.
+    tmp_path.mkdir(exist_ok=True)
+    (tmp_path / ".env.example").write_text(FIXZIT_MANIFEST)
+    staging = _fixzit_env(
+        "mongodb+srv://fx:stg-Pw1x@stg.example.net/fixzit",
+        "stg-nextauth-Q1",
+        "stg-auth-Q2",
+        "https://staging.fixzit.example",
+    )
+    production = _fixzit_env(
+        "mongodb+srv://fx:prd-Pw2x@prd.example.net/fixzit",
+        "prd-nextauth-Q3",
+        "prd-auth-Q4",
+        "https://fixzit.example",
+    )
+    if not healthy:
+        production = (
+            _fixzit_env(
+                "mongodb://127.0.0.1:27017/fixzit",
+                "stg-nextauth-Q1",  # staging's
+                "change-me",
+                "https://fixzit.example",
+            )
+            + "ALLOW_TEST_USER_OTP_BYPASS=false\n"
+        )  # present at all is a FAIL
+    result = _secrets_run(
+        tmp_path,
+        reference.base_url,
+        {"staging": staging, "production": production},
+        table=_example_secrets_table(),
+        manifest=None,
+    )
+    outcomes = _secret_outcomes(result)
+    if healthy:
+        assert result.exit_code == 0, result.output
+        assert set(outcomes.values()) == {"PASS"}, outcomes
+        return
+    assert result.exit_code == 1, result.output
+    failing = {gate for gate, outcome in outcomes.items() if outcome == "FAIL"}
+    assert failing == {
+        "secrets.placeholder",
+        "secrets.must_differ",
+        "secrets.forbidden",
+        "secrets.localhost",
+    }, outcomes
+    assert "ALLOW_TEST_USER_OTP_BYPASS (production)" in result.gate("secrets.forbidden")["reason"]
