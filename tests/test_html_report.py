@@ -123,6 +123,8 @@ def test_html_puts_the_decision_first_and_failing_gates_before_passing_ones(
     long_html = render_html(_verdict([long_gate]))
     long_row = long_html[long_html.index("data-gate='g.error'") :].split("</tr>", 1)[0]
     assert " …</span>" in long_row and len(long_row) < 1000
+    # Each gate's row links to its evidence.
+    assert "<a href='#evidence-d.fail'><code>d.fail</code></a>" in html
     # The interval sits under the measured value.
     assert "4.1 ms<span class='ci'>95% CI 3.9 to 4.3 ms</span>" in html
     # Not-configured gates in their own table, saying what is missing, no internal paths.

@@ -93,6 +93,7 @@ th, td { border: 1px solid #d0d7de; padding: 6px 10px; text-align: left; vertica
 th { background: #f6f8fa; font-size: 15px; white-space: nowrap; }
 #fixgate-gates td.gate { width: 20%; }
 #fixgate-gates td.gate code { font-size: 15px; font-weight: 600; }
+#fixgate-gates td.gate a { color: inherit; }
 #fixgate-gates td.measured { width: 20%; }
 #fixgate-gates td.threshold { width: 18%; }
 #fixgate-gates td.samples { text-align: right; white-space: nowrap; }
@@ -230,7 +231,8 @@ def _gate_row(gate: Mapping[str, Any]) -> str:
     return (
         f"<tr class='{'failing' if failing else 'passing'}' data-outcome='{escape(outcome)}' "
         f"data-gate='{escape(str(gate['id']))}'>"
-        f"<td class='gate'><code>{escape(str(gate['id']))}</code>{optional}"
+        f"<td class='gate'><a href='#{escape(quote('evidence-' + str(gate['id'])))}'>"
+        f"<code>{escape(str(gate['id']))}</code></a>{optional}"
         f"<span class='title'>{escape(str(gate.get('title') or ''))}</span></td>"
         f"<td>{_badge(outcome)}</td>"
         f"<td class='measured'>{_measured_cell(gate)}</td>"
