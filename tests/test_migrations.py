@@ -14,7 +14,7 @@ from datagates import MIGRATIONS
 
 from pytest_fixgate.config.migrations import parse_migrations, render_command
 from pytest_fixgate.config.table import ConfigTable
-from pytest_fixgate.errors import ConfigError, ProbeError
+from pytest_fixgate.errors import ConfigError, ProbeError, ProbeTimeout
 from pytest_fixgate.kinds import KindContext
 from pytest_fixgate.measurements.fingerprint import fingerprint_database
 from pytest_fixgate.measurements.migrations import pending_migrations
@@ -74,6 +74,18 @@ def test_fingerprint_hashes_in_id_order_not_insertion_order(mongo, db):
         assert a.digest == b.digest and a.count == b.count == 20
     finally:
         db.client.drop_database(other.name)
+
+
+def test_a_fingerprint_past_its_deadline_is_an_error_never_partial(mongo, db):
+    db.c.insert_many([{"_id": i} for i in range(100)])
+    from pytest_fixgate.measurements.fingerprint import fingerprint_target
+    from pytest_fixgate.measurements.mongo_client import mongo_database
+
+    with (
+        mongo_database(mongo.uri, db.name, timeout_s=5) as target,
+        pytest.raises(ProbeTimeout, match="fingerprint of c not finished in time"),
+    ):
+        fingerprint_target(target, timeout_s=1e-9, batch_size=10)
 
 
 def test_fingerprint_of_an_unreachable_server_is_an_error():
