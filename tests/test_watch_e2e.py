@@ -210,3 +210,65 @@ def test_under_xdist_the_alert_and_decision_hooks_are_called(tmp_path: Path, ref
     assert records[0]["severity"] == "SEV-1" and records[0]["t"] == 0.0
     assert "errors (SEV-1)" in records[1]["reason"]
     assert "watch production:" in result.output  # the live line, from the xdist worker
+
+
+SOURCE_PLUGIN = """
+from pytest_fixgate.config.thresholds import MetricKind, MetricSpec
+from pytest_fixgate.watch.engine import Count
+from pytest_fixgate.watch.sources import WatchSourceKind
+
+
+class QueueSource:
+    name, method = "myqueue", "reads a number from a file"
+
+    def __init__(self, table, env, redactor):
+        self.path = table["path"]
+
+    def sample(self):
+        with open(self.path) as fh:
+            return {"depth": Count(int(fh.read()))}
+
+    def close(self):
+        pass
+
+
+def pytest_fixgate_watch_sources():
+    return [WatchSourceKind("myqueue", {"depth": MetricSpec(MetricKind.COUNT)}, QueueSource)]
+"""
+
+
+@pytest.mark.parametrize(
+    ("metric", "exit_code", "outcome"), [("depth", 0, "WARN"), ("size", 1, "ERROR")]
+)
+def test_a_plugin_source(tmp_path: Path, metric: str, exit_code: int, outcome: str) -> None:
+    (tmp_path / "queue_plugin.py").write_text(SOURCE_PLUGIN)
+    (tmp_path / "depth.txt").write_text("700")
+    rules = f"""
+[env.production.watch.sources.myqueue]
+path = "{tmp_path / "depth.txt"}"
+
+[[env.production.watch.rules]]
+id = "queue"
+severity = "SEV-4"
+source = "myqueue"
+when = "{metric} > 500"
+count = 1
+within = "1s"
+"""
+    environ = {
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")])),
+    }
+    result = run_gate(
+        tmp_path,
+        _config("http://127.0.0.1:9", rules, rollback=False),
+        "--watch=1s",
+        "-p",
+        "queue_plugin",
+        env_name="production",
+        environ=environ,
+    )
+    assert result.exit_code == exit_code, result.output
+    gate = _watch_gate(result)
+    assert gate["outcome"] == outcome
+    if outcome == "ERROR":
+        assert "has no metric size (it has: depth)" in gate["reason"]

@@ -59,6 +59,8 @@ SEVERITIES = ("SEV-1", "SEV-2", "SEV-3", "SEV-4")
 #: A fired alert of these severities ends the watch: ROLLBACK.
 ROLLBACK_SEVERITIES = frozenset({"SEV-1", "SEV-2"})
 _EPS = 1e-9  # tick times are sums of float intervals
+#: State changes kept for the alert timeline (the latest ones); alerts are all kept.
+TIMELINE_MAX = 1000
 
 
 @dataclass(frozen=True)
@@ -358,7 +360,9 @@ class Engine:
     def __init__(self, rules: Iterable[Rule]) -> None:
         self._rules = {rule.id: _RuleEval(rule) for rule in rules}
         self.alerts: list[Alert] = []
-        self.transitions: list[Transition] = []
+        # The timeline: bounded, so a flapping rule cannot grow memory with the ticks.
+        self.transitions: deque[Transition] = deque(maxlen=TIMELINE_MAX)
+        self.transitions_dropped = 0
         self.ticks = 0
         self.last_t: float | None = None
         self.statuses: dict[str, RuleStatus] = {}
@@ -388,6 +392,8 @@ class Engine:
                 )
                 fired.append(alert)
         self.alerts.extend(fired)
+        overflow = len(self.transitions) + len(changes) - TIMELINE_MAX
+        self.transitions_dropped += max(0, overflow)
         self.transitions.extend(changes)
         return StepResult(tick.t, tuple(self.statuses.values()), tuple(fired), tuple(changes))
 

@@ -93,6 +93,9 @@ def run_watch(
         methods.append(f"samples file {source_file.name} (recorded {header.get('started', '?')})")
     else:
         path = samples_path(req.report_dir, req.env.name, req.started)
+    if cfg.rollback_command and req.replay is None:
+        # Imported now, not after the alert: the rollback must start at once.
+        import pytest_fixgate.measurements.process  # noqa: F401
     if req.replay is None and not finished:
         rollback_done = _sample_live(
             req, engine, path, methods, on_tick, on_alert, clock, open_sources
@@ -227,6 +230,7 @@ def _report(
         ],
         "alerts": [a.as_dict() for a in verdict.alerts],
         "timeline": [t.as_dict() for t in engine.transitions],
+        "timeline_dropped": engine.transitions_dropped,
         "series": series,
         "rollback_alerts": list(verdict.rollback_alerts),
     }

@@ -104,4 +104,14 @@ def _open(
         from pytest_fixgate.errors import ProbeError
 
         raise ProbeError(f"watch source {name!r}: no plugin provides it")
+    unknown = sorted(
+        {r.metric for r in cfg.rules if r.source == name} - set(kind.metrics) - {"latency"}
+    )
+    if unknown:
+        from pytest_fixgate.errors import ProbeError
+
+        raise ProbeError(
+            f"watch source {name!r} has no metric {', '.join(unknown)} "
+            f"(it has: {', '.join(sorted(kind.metrics))})"
+        )
     return kind.open(cfg.plugin_tables.get(name, {}), env, redactor)
