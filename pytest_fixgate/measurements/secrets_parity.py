@@ -136,12 +136,10 @@ def read_secrets(
     manifest: frozenset[str] | None = None
     if config.manifest is not None:
         path = Path(config.manifest)
-        values = read_dotenv(
-            path if path.is_absolute() else config.base_dir / path, label=config.manifest
-        )
-        # Example values are usually dummies, but a real one may have slipped in.
-        redactor.add(redactable_values(values.values(), config.placeholders, config.sources))
-        manifest = frozenset(values)
+        # Only names: the example values of a committed .env.example are public text,
+        # and masking "3000" or "development" would garble the reports for nothing.
+        path = path if path.is_absolute() else config.base_dir / path
+        manifest = frozenset(read_dotenv(path, label=config.manifest))
     raw: dict[str, Mapping[str, str]] = {}
     for env, spec in config.sources.items():
         source = read_source(spec, config.base_dir, environ)
