@@ -274,10 +274,8 @@ def _judge_quantile(
         if q == 0.95 and stats.locust_p95_ms is not None
         else ""
     )
-    measured = (
-        f"{threshold.format(est.value_ms)} (95% CI {_bound(est.low_ms)} to "
-        f"{_bound(est.high_ms)} ms)"
-    )
+    high = "no upper bound" if est.high_ms == float("inf") else f"to {est.high_ms:.1f} ms"
+    measured = f"{threshold.format(est.value_ms)} (95% CI {est.low_ms:.1f} ms {high})"
     extra: dict[str, Any] = {
         "estimate": est.as_dict(),
         "locust_p95_ms": stats.locust_p95_ms,
