@@ -392,3 +392,27 @@ def test_chart_set_draws_every_gate_and_says_when_the_load_stopped_early(tmp_pat
     html = load_run_charts(stopped, checks)
     assert "<b>Stopped early</b> at 6.5 s of 10 s: the error rate is certain" in html
     assert "load stopped early (FAIL certain)" in html
+
+
+def test_a_chart_that_cannot_be_drawn_is_said_and_changes_no_verdict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from test_load_runner import synthetic_run
+
+    from pytest_fixgate.gate_api import GateRecorder
+    from pytest_fixgate.outcomes.model import GateInfo
+    from pytest_fixgate.redaction import Redactor
+    from pytest_fixgate.reports import load_evidence
+
+    def broken(*_args: object) -> str:
+        raise ValueError("no font")
+
+    monkeypatch.setattr(load_evidence, "load_run_charts", broken)
+    monkeypatch.setattr(load_evidence, "_drawn", [])
+    run = synthetic_run(tmp_path)
+    recorder = GateRecorder(GateInfo(id="load.p(95)", title="t"), Redactor())
+    load_evidence.attach_load_charts(recorder, run, [])
+    [(name, html)] = recorder.html_extras
+    assert name == load_evidence.chart_set_name(run)
+    assert "could not be drawn (ValueError: no font)" in html
+    assert recorder.finding is None  # the judge's finding, not the chart, decides

@@ -49,7 +49,15 @@ def attach_load_charts(gate: GateRecorder, run: LoadRun, checks: Sequence[LoadCh
     if _drawn and _drawn[0][0] is run:
         _, name, html = _drawn[0]
     else:
-        name, html = chart_set_name(run), load_run_charts(run, checks)
+        name = chart_set_name(run)
+        try:
+            html = load_run_charts(run, checks)
+        except Exception as exc:  # a chart is evidence, not the measurement: never a verdict
+            html = (
+                f"<p class='missing'>The charts of this run could not be drawn "
+                f"({escape(type(exc).__name__)}: {escape(str(exc))[:200]}); "
+                "its figures are in the evidence and the JSON.</p>"
+            )
         _drawn[:] = [(run, name, html)]
     gate.attach_html(name, html)
 
