@@ -129,9 +129,18 @@ def test_pending_are_the_files_the_changelog_does_not_record(tmp_path, mongo, db
     assert finding.outcome is Outcome.WARN
     assert "002_backfill_priority.py" in finding.evidence.reason
 
+    assert "does not exist" not in finding.evidence.reason
     db.changelog.insert_one({"fileName": "002_backfill_priority.py"})
     finding = judge_pending(pending_migrations(mongo.uri, config, timeout_s=5), str(MIGRATIONS))
     assert finding.outcome is Outcome.PASS
+
+
+def test_a_missing_applied_collection_is_said(tmp_path, mongo, db):
+    db.other.insert_one({"_id": 1})
+    config = _config(tmp_path, database=db.name, applied={"collection": "changelogs"})
+    finding = judge_pending(pending_migrations(mongo.uri, config, timeout_s=5), "m")
+    assert finding.outcome is Outcome.WARN
+    assert f"the applied collection does not exist in {db.name}" in finding.evidence.reason
 
 
 def test_nothing_recorded_means_every_file_is_pending(tmp_path):

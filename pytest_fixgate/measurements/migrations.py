@@ -36,6 +36,8 @@ class Pending:
     applied_names: tuple[str, ...]  # names the applied collection records
     database: str
     recorded: bool  # False: nothing records applied migrations (`applied = false`)
+    # False when the applied collection does not exist (a wrong name reads as "none applied").
+    record_exists: bool = True
 
     @property
     def applied_without_file(self) -> list[str]:
@@ -105,8 +107,9 @@ def pending_migrations(uri: str, config: MigrationsConfig, *, timeout_s: float) 
             {Path(str(doc[record.field])).name for doc in cursor if doc.get(record.field)}
         )
         database = target.name
+        exists = bool(target.db.list_collection_names(filter={"name": record.collection}))
     pending = tuple(p for p in files if p.name not in set(applied))
-    return Pending(files, pending, tuple(applied), database, recorded=True)
+    return Pending(files, pending, tuple(applied), database, recorded=True, record_exists=exists)
 
 
 def _log_name(index: int, file: Path) -> str:

@@ -21,6 +21,8 @@ def judge_pending(pending: Pending, directory: str) -> Finding:
         "pending": names,
         "applied_recorded": len(pending.applied_names),
     }
+    if pending.recorded and not pending.record_exists:
+        details["applied_collection"] = "missing"
     if pending.applied_without_file:
         details["applied_without_file"] = pending.applied_without_file
     threshold = "no pending migration"
@@ -45,12 +47,15 @@ def judge_pending(pending: Pending, directory: str) -> Finding:
                 details=details,
             ),
         )
-    how = (
-        "recorded as applied"
-        if pending.recorded
-        else "known as applied: nothing records applied migrations (applied = false), "
-        "so every file counts as pending"
-    )
+    if not pending.recorded:
+        how = (
+            "known as applied: nothing records applied migrations (applied = false), "
+            "so every file counts as pending"
+        )
+    elif not pending.record_exists:
+        how = f"recorded as applied (the applied collection does not exist in {pending.database})"
+    else:
+        how = "recorded as applied"
     shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
     return Finding(
         Outcome.WARN,
