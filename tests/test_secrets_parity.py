@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from gaterun import GATES, GateRunResult, run_gate, staging_config
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pytest_fixgate.measurements.dotenv import DotenvError, SourceMissing, parse_dotenv, read_source
 from pytest_fixgate.measurements.secrets_parity import is_local_uri, placeholder_kind
@@ -367,3 +369,21 @@ def test_the_example_holds_production_to_the_applications_guards(
         "secrets.localhost",
     }, outcomes
     assert "ALLOW_TEST_USER_OTP_BYPASS (production)" in result.gate("secrets.forbidden")["reason"]
+
+
+_NAMES = st.from_regex(r"[A-Z_][A-Z0-9_]{0,20}", fullmatch=True)
+_VALUES = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
+
+
+def _vercel_quote(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return escaped.replace("\r", "\\r")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(_NAMES, _VALUES, max_size=8))
+def test_what_vercel_writes_reads_back_exactly(env: dict[str, str]) -> None:
+    text = "# Created by Vercel CLI\n" + "".join(
+        f'{name}="{_vercel_quote(value)}"\n' for name, value in env.items()
+    )
+    assert parse_dotenv(text, label="x.env") == env

@@ -74,7 +74,9 @@ def _strip_comment(raw: str) -> str:
 def parse_dotenv(text: str, *, label: str) -> dict[str, str]:
     """The names and values ``text`` defines; ``label`` names the file in errors."""
     out: dict[str, str] = {}
-    lines = text.splitlines()
+    # Lines end at "\n" (or "\r\n") only: str.splitlines would also cut a quoted value
+    # at \u2028, \x1c and the like.
+    lines = text.replace("\r\n", "\n").split("\n")
     i = 0
     while i < len(lines):
         number = i + 1
