@@ -910,7 +910,9 @@ def _seed_work_orders() -> list[dict[str, Any]]:
 
 
 def seed(db: Database[dict[str, Any]], contract: str = "runbook") -> None:
-    """Create the demo data: work orders for two organisations, the feature flags, indexes.
+    """Create the demo data: work orders for two organisations, the feature flags, indexes,
+    and what the data gates read: a ``changelog`` recording :data:`APPLIED_MIGRATIONS` and
+    a few ``background_jobs`` (both contracts). The Redis queue is :func:`seed_queue`.
 
     Idempotent and non-destructive: fixed ``_id``s are upserted and the flags
     reset to :data:`FEATURE_DEFAULTS` (fixzit: :data:`FIXZIT_FEATURE_FLAGS`);
