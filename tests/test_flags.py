@@ -203,6 +203,21 @@ def test_a_refused_token_is_an_error_naming_its_variable(
     assert "T_ADMIN" in unset.gate("flags.rollout")["reason"]
 
 
+def test_overrides_from_this_jobs_environment(
+    tmp_path: Path, reference: ReferenceService, reference_admin_token: str
+) -> None:
+    table = RUNBOOK_TABLE.replace('"envs/staging.env"', '"process:"')
+    table += "intended = { new_dashboard = false }\n"
+    (tmp_path / "envs").mkdir(parents=True)
+    config = staging_config(reference.base_url, "[env.staging.flags]\n" + table)
+    environ = {"T_ADMIN": reference_admin_token, "FEATURE_NEW_DASHBOARD": "TRUE"}
+    result = run_gate(tmp_path, config, str(GATES / "test_health.py"), suite=SUITE, environ=environ)
+    assert _flag_outcomes(result) == {"flags.rollout": "FAIL", "flags.overrides": "PASS"}
+    assert result.gate("flags.rollout")["reason"] == (
+        "new_dashboard: intended off, live off, FEATURE_NEW_DASHBOARD (process:) turns it on"
+    )
+
+
 def test_an_unreachable_service_is_an_error(tmp_path: Path, reference: ReferenceService) -> None:
     table = RUNBOOK_TABLE + "intended = { new_dashboard = false }\n"
     table += f'base_url = "http://127.0.0.1:{free_port()}"\n'  # nobody listens there
