@@ -53,7 +53,9 @@ class FlagsConfig:
         return rest.replace("_", self.override_separator)
 
     def override_value(self, value: str) -> bool:
-        return value.strip().lower() in {t.lower() for t in self.override_true}
+        """Whether an override's value turns its flag on: the application compares
+        ``value.toLowerCase() === "true"``, no trimming, so neither does this."""
+        return value.lower() in {t.lower() for t in self.override_true}
 
 
 def parse_flags(table: ConfigTable, ctx: KindContext) -> FlagsConfig:
