@@ -117,6 +117,9 @@ def test_errors_mid_watch_roll_back_within_window_plus_interval(tmp_path: Path, 
     rollback = gate["evidence"]["rollback"]
     assert rollback["exit_code"] == 0 and "rolled back with ***" in rollback["tail"]
     assert "fixgate: ROLLBACK" in result.output
+    html = result.files["html"].read_text()
+    assert 'aria-label="probe.error_rate"' in html  # a chart per metric
+    assert "<title>firing</title>" in html and "Alert timeline" in html
     _no_secret_anywhere(result)
 
 
@@ -272,3 +275,25 @@ within = "1s"
     assert gate["outcome"] == outcome
     if outcome == "ERROR":
         assert "has no metric size (it has: depth)" in gate["reason"]
+
+
+def test_without_a_watch_table_the_runbook_rules_apply(tmp_path: Path, reference) -> None:
+    config = f'[env.production]\nbase_url = "{reference.base_url}"\n'
+    result = run_gate(tmp_path / "bad", config, "--watch=2s", env_name="production")
+    assert result.exit_code == 4  # the default interval (15 s) is longer than 2 s
+    assert "the watch interval (15 s) is longer than its duration (2 s)" in result.output
+    assert "Traceback" not in result.output
+    config += '[env.production.watch]\ninterval = "1s"\n'
+    result = run_gate(tmp_path, config, "--watch=2s", env_name="production")
+    assert result.exit_code == 0, result.output
+    evidence = _watch_gate(result)["evidence"]
+    assert [r["id"] for r in evidence["rules"]] == [
+        "error-rate-sev1",
+        "error-rate-sev2",
+        "latency-p95",
+        "latency-p99",
+        "ready-fails",
+    ]
+    idle = {r["id"]: r["why"] for r in evidence["not_configured"]}
+    assert idle["mongo-connection"] == "source mongo is not configured"
+    assert len(idle) == 7

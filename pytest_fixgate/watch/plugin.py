@@ -33,6 +33,7 @@ class _Mode:
 
 
 _MODE_KEY = pytest.StashKey[_Mode]()
+_CFG_KEY = pytest.StashKey[Any]()
 
 
 def _mode(config: pytest.Config) -> _Mode | None:
@@ -66,13 +67,18 @@ def pytest_configure(config: pytest.Config) -> None:
                 f"fixgate: {option} {path}: recorded for env {header.get('env')!r}, "
                 f"not {config.getoption('gate')!r}"
             )
-    config.stash[_MODE_KEY] = _Mode(duration, resume, replay)
+    mode = _Mode(duration, resume, replay)
+    config.stash[_MODE_KEY] = mode
     from pytest_fixgate.plugin import current_gate_run
 
     run = current_gate_run(config)
     if run is not None:
         # The watch alone: its gate is the one the run must have a result for.
         run.env = dataclasses.replace(run.env, implied_gates=(WATCH_GATE_ID,))
+        try:
+            config.stash[_CFG_KEY] = effective_watch(run.env, mode)
+        except ConfigError as exc:
+            raise pytest.UsageError(f"fixgate: {exc}") from None
 
 
 def _is_watch(item: pytest.Item) -> bool:
@@ -88,14 +94,44 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
 
 
+def effective_watch(env: Any, mode: _Mode) -> Any:
+    """The watch this run makes: ``[env.X.watch]`` (or the runbook's defaults), with a
+    recorded file's schedule and ``--watch``'s duration applied."""
+    from pytest_fixgate.watch.rules import default_watch, with_duration
+    from pytest_fixgate.watch.samples import read_header
+
+    cfg = env.section("watch")
+    if cfg is None:
+        raw: dict[str, Any] = {
+            "mongodb_uri_env": env.mongodb_uri_env,
+            "redis_url_env": env.redis_url_env,
+        }
+        if env.section("sentry") is not None:
+            raw["sentry"] = {}
+        cfg = default_watch(raw)
+    recorded = mode.replay or mode.resume
+    if recorded is not None:
+        header = read_header(recorded)
+        # The recording's own schedule, unless --watch says otherwise.
+        cfg = dataclasses.replace(cfg, interval_s=float(header["interval_s"]))
+        cfg = with_duration(cfg, float(header["duration_s"]))
+    if mode.duration_s is not None:
+        cfg = with_duration(cfg, mode.duration_s)
+    if cfg.interval_s > cfg.duration_s:
+        raise ConfigError(
+            f"the watch interval ({cfg.interval_s:g} s) is longer than its duration "
+            f"({cfg.duration_s:g} s)",
+            key=f"env.{env.name}.watch.interval",
+        )
+    return cfg
+
+
 class WatchGate:
     """The ``gate_watch`` fixture: everything the watch gate test needs, built from
     the config and the command line."""
 
     def __init__(self, config: pytest.Config, mode: _Mode) -> None:
         from pytest_fixgate.plugin import current_gate_run
-        from pytest_fixgate.watch.rules import default_watch, with_duration
-        from pytest_fixgate.watch.samples import read_header
 
         run = current_gate_run(config)
         if run is None:
@@ -103,29 +139,7 @@ class WatchGate:
         self.config = config
         self.run = run
         self.mode = mode
-        cfg = run.env.section("watch")
-        if cfg is None:
-            raw = {
-                "mongodb_uri_env": run.env.mongodb_uri_env,
-                "redis_url_env": run.env.redis_url_env,
-            }
-            if run.env.section("sentry") is not None:
-                raw["sentry"] = {}
-            cfg = default_watch(raw)
-        recorded = mode.replay or mode.resume
-        if recorded is not None:
-            header = read_header(recorded)
-            # The recording's own schedule, unless --watch says otherwise.
-            cfg = dataclasses.replace(cfg, interval_s=float(header["interval_s"]))
-            cfg = with_duration(cfg, float(header["duration_s"]))
-        if mode.duration_s is not None:
-            cfg = with_duration(cfg, mode.duration_s)
-        if cfg.interval_s > cfg.duration_s:
-            raise ConfigError(
-                f"the watch interval ({cfg.interval_s:g} s) is longer than its duration "
-                f"({cfg.duration_s:g} s)"
-            )
-        self.cfg = cfg
+        self.cfg = config.stash[_CFG_KEY]
 
     def run_watch(self) -> Any:
         from pytest_fixgate.watch.live import LiveLine
