@@ -4,6 +4,8 @@ every artifact, serially and under ``-n 2``."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -387,3 +389,22 @@ def test_what_vercel_writes_reads_back_exactly(env: dict[str, str]) -> None:
         f'{name}="{_vercel_quote(value)}"\n' for name, value in env.items()
     )
     assert parse_dotenv(text, label="x.env") == env
+
+
+def test_the_checks_and_judges_import_no_pytest_and_no_http_client() -> None:
+    modules = [
+        "pytest_fixgate.config.secrets_parity",
+        "pytest_fixgate.config.flags",
+        "pytest_fixgate.measurements.dotenv",
+        "pytest_fixgate.measurements.secrets_parity",
+        "pytest_fixgate.measurements.flags",
+        "pytest_fixgate.outcomes.secrets_parity",
+        "pytest_fixgate.outcomes.flags",
+    ]
+    code = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}: importlib.import_module(name)\n"
+        "loaded = {'pytest', 'httpx'} & set(sys.modules)\n"
+        "assert not loaded, loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
