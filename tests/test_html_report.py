@@ -66,7 +66,14 @@ def _verdict(gates: list[dict[str, Any]], decision: str = "HOLD") -> dict[str, A
                 "severity": "major",
                 "required": True,
                 "missing": "redis_url_env",
-            }
+            },
+            {
+                "id": "load",
+                "title": "Threshold holds under load",
+                "severity": "critical",
+                "required": True,
+                "missing": "load",
+            },
         ],
         "reports": {},
         "sha256": "f" * 64,
@@ -129,7 +136,8 @@ def test_html_puts_the_decision_first_and_failing_gates_before_passing_ones(
     assert "4.1 ms<span class='ci'>95% CI 3.9 to 4.3 ms</span>" in html
     # Not-configured gates in their own table, saying what is missing, no internal paths.
     table = html[html.index("id='fixgate-not-configured'") :].split("</table>", 1)[0]
-    assert "redis.ping" in table and "redis_url_env is not set" in table
+    assert "redis.ping" in table and "<code>env.staging.redis_url_env</code> is not set" in table
+    assert "no <code>[env.staging.load]</code> table" in table
     assert "plugin.py" not in html and "Skipped" not in html
     # Evidence details: a list of records is a table; logs are links inside the report dir.
     assert "<th>package</th><th>id</th><th>fix</th>" in html
@@ -165,8 +173,8 @@ def test_junit_has_one_testcase_per_gate_and_the_decision() -> None:
     root = ET.fromstring(render_junit(_verdict(gates)))
     suite = root.find("testsuite")
     assert suite is not None
-    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("6", "2", "1")
-    assert suite.get("skipped") == "1"
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("7", "2", "1")
+    assert suite.get("skipped") == "2"
     props = {p.get("name"): p.get("value") for p in suite.find("properties") or ()}
     assert props["fixgate.decision"] == "HOLD" and props["fixgate.env"] == "staging"
     cases = {c.get("name"): c for c in suite.iter("testcase")}

@@ -252,12 +252,19 @@ def _gate_table(gates: Sequence[Mapping[str, Any]]) -> str:
     return f"<table id='fixgate-gates'><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
-def _not_configured(entries: Sequence[Mapping[str, Any]]) -> str:
+def _why_not_configured(missing: str, env: str) -> str:
+    # A gate kind is left out for want of its table; a built-in gate for want of a key.
+    if missing.endswith("_env") or not missing.isidentifier():
+        return f"<code>env.{escape(env)}.{escape(missing)}</code> is not set"
+    return f"no <code>[env.{escape(env)}.{escape(missing)}]</code> table"
+
+
+def _not_configured(entries: Sequence[Mapping[str, Any]], env: str) -> str:
     if not entries:
         return ""
     rows = "".join(
         f"<tr><td title='{escape(str(e.get('title') or ''))}'><code>{escape(str(e['id']))}</code>"
-        f"</td><td>{escape(str(e.get('missing') or ''))} is not set</td></tr>"
+        f"</td><td>{_why_not_configured(str(e.get('missing') or ''), env)}</td></tr>"
         for e in entries
     )
     return (
@@ -478,7 +485,7 @@ def render_html(
         f"{_decision(verdict)}"
         f"<h3 id='gates'>Gates ({len(gates)}), failing first</h3>{_gate_table(gates)}"
         f"{shared_html}"
-        f"{_not_configured(verdict.get('not_configured', ()))}"
+        f"{_not_configured(verdict.get('not_configured', ()), str(verdict['env']))}"
         f"<h3>Evidence</h3>{evidence or '<p class=muted>none</p>'}"
         f"{_environment(environment)}"
         f"<p class='muted'>Verdict schema {escape(str(verdict.get('schema', '')))}, "
