@@ -255,3 +255,28 @@ def test_a_dry_run_that_cannot_start_is_an_error(tmp_path, mongo, db):
     finding = judge_dry_run(report)
     assert finding.outcome is Outcome.ERROR
     assert "no-such-tool-xyz" in finding.evidence.reason
+
+
+def test_the_data_gate_modules_import_no_pytest():
+    import subprocess
+
+    modules = (
+        [
+            f"pytest_fixgate.{part}.{name}"
+            for part in ("config", "measurements", "outcomes")
+            for name in ("backup", "migrations")
+        ]
+        + [
+            f"pytest_fixgate.{part}.{name}"
+            for part in ("config", "measurements", "outcomes")
+            for name in ("indexes", "queues")
+        ]
+        + ["pytest_fixgate.measurements.fingerprint"]
+    )
+    code = (
+        "import importlib, sys\n"
+        f"for m in {modules!r}: importlib.import_module(m)\n"
+        "assert 'pytest' not in sys.modules, 'pytest imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-1000:]
