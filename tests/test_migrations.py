@@ -260,19 +260,11 @@ def test_a_dry_run_that_cannot_start_is_an_error(tmp_path, mongo, db):
 def test_the_data_gate_modules_import_no_pytest():
     import subprocess
 
-    modules = (
-        [
-            f"pytest_fixgate.{part}.{name}"
-            for part in ("config", "measurements", "outcomes")
-            for name in ("backup", "migrations")
-        ]
-        + [
-            f"pytest_fixgate.{part}.{name}"
-            for part in ("config", "measurements", "outcomes")
-            for name in ("indexes", "queues")
-        ]
-        + ["pytest_fixgate.measurements.fingerprint"]
-    )
+    modules = ["pytest_fixgate.measurements.fingerprint"] + [
+        f"pytest_fixgate.{part}.{name}"
+        for part in ("config", "measurements", "outcomes")
+        for name in ("backup", "migrations", "indexes", "queues")
+    ]
     code = (
         "import importlib, sys\n"
         f"for m in {modules!r}: importlib.import_module(m)\n"
