@@ -114,7 +114,8 @@ def test_html_puts_the_decision_first_and_failing_gates_before_passing_ones(
     assert html.index("id='fixgate-decision'") < html.index("id='fixgate-gates'")
     banner = html[html.index("id='fixgate-decision'") : html.index("</header>")]
     assert ">HOLD</h2>" in banner and "2 of 4 required gates not passed" in banner
-    for fact in ("staging", "https://staging.example.com", "0123456789ab", "1 min 5 s"):
+    when = "2026-11-29 03:00:00 to 03:01:05 UTC (1 min 5 s)"
+    for fact in ("staging", "https://staging.example.com", "0123456789ab", when):
         assert fact in banner
     # Gate outcome counts where the reader looks; no pytest counters at all.
     assert re.search(r"<span class='n'>2</span>FAIL", banner)

@@ -148,14 +148,19 @@ def order_key(gate: Mapping[str, Any]) -> tuple[int, int, str]:
     return (rank, 0 if gate.get("required", True) else 1, str(gate.get("id", "")))
 
 
-def _duration(started: str, finished: str) -> str:
-    from datetime import datetime
+def _when(started: str, finished: str) -> str:
+    """``2026-11-29 03:18:09 to 03:18:19 UTC (10 s)``: the run's span, in UTC."""
+    from datetime import UTC, datetime
 
     try:
-        seconds = (datetime.fromisoformat(finished) - datetime.fromisoformat(started)).seconds
+        start = datetime.fromisoformat(started).astimezone(UTC)
+        end = datetime.fromisoformat(finished).astimezone(UTC)
     except (TypeError, ValueError):
-        return "unknown"
-    return f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"
+        return f"{started} to {finished}"
+    seconds = round((end - start).total_seconds())
+    took = f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"
+    end_text = end.strftime("%H:%M:%S" if end.date() == start.date() else "%Y-%m-%d %H:%M:%S")
+    return f"{start:%Y-%m-%d %H:%M:%S} to {end_text} UTC ({took})"
 
 
 def _decision(verdict: Mapping[str, Any]) -> str:
@@ -188,8 +193,7 @@ def _decision(verdict: Mapping[str, Any]) -> str:
         f"{escape(_clip(str(verdict['reason']), 400))}</p>"
         f"<p class='meta'>environment <b>{escape(str(verdict['env']))}</b> · "
         f"target <b>{escape(str(verdict.get('target') or ''))}</b> · commit {commit_html}<br>"
-        f"{escape(started.replace('T', ' '))} to {escape(finished.replace('T', ' '))} "
-        f"({escape(_duration(started, finished))}){advisory}</p>"
+        f"{escape(_when(started, finished))}{advisory}</p>"
         f"<ul class='counts' id='fixgate-counts' aria-label='gate outcomes'>{chips}</ul>"
         "</header>"
     )
