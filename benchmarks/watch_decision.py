@@ -29,7 +29,10 @@ from typing import Any
 
 from pytest_fixgate.reference import mongo_server, redis_server, reference_service
 
-SCHEDULES = ((1.0, 5.0), (2.0, 20.0))  # (interval, for) in seconds
+SCHEDULES = tuple(
+    tuple(float(x) for x in pair.split(":"))
+    for pair in os.environ.get("WATCH_SCHEDULES", "1:5,2:20").split(",")
+)  # (interval, for) in seconds
 CONFIG = """
 [env.production]
 base_url = "{url}"
@@ -67,11 +70,14 @@ def argv(folder: Path, duration: str) -> list[str]:
 
 def time_to_decision(service: Any, folder: Path, interval_s: float, for_s: float) -> float:
     service.set_faults()
+    stderr_log = (folder / "watch-stderr.log").open("w")
     proc = subprocess.Popen(
-        argv(folder, "90s"), cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        argv(folder, "90s"), cwd=folder, stdout=subprocess.DEVNULL, stderr=stderr_log
     )
     reports = folder / "reports"
     while True:
+        if proc.poll() is not None:
+            raise SystemExit(f"the watch ended ({proc.returncode}) before the fault")
         found = list(reports.glob("*.samples.jsonl")) if reports.is_dir() else []
         if found and len(found[0].read_text().splitlines()) >= 4:  # header + 3 ticks
             break
