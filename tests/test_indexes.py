@@ -122,3 +122,26 @@ def test_index_config():
     ]:
         with pytest.raises(ConfigError, match=message):
             _parse(entries)
+
+
+def test_missing_index_fault_at_start_up_and_switched_off():
+    from pytest_fixgate.reference import Faults, mongo_server, redis_server, reference_service
+    from pytest_fixgate.reference.app import DEFAULT_DB
+
+    spec = _spec([("organizationId", 1), ("status", 1)])
+    with (
+        mongo_server() as own_mongo,
+        redis_server() as own_redis,
+        reference_service(
+            own_mongo.uri, own_redis.url, Faults(missing_index=True), seed=True
+        ) as service,
+    ):
+        client: pymongo.MongoClient = pymongo.MongoClient(own_mongo.uri)
+        db = client[DEFAULT_DB]
+        # Seeding builds the index; the fault given at start-up still wins.
+        assert _judge(own_mongo, db, spec).outcome is Outcome.FAIL
+        service.set_faults()
+        assert _judge(own_mongo, db, spec).outcome is Outcome.PASS
+        service.set_faults(missing_index=True)
+        assert _judge(own_mongo, db, spec).outcome is Outcome.FAIL
+        client.close()
