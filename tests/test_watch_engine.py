@@ -225,3 +225,36 @@ def test_engine_imports_no_pytest() -> None:
         "sys.exit('pytest' in sys.modules or 'time' in dir(e))"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_live_line_shows_time_left_values_and_states() -> None:
+    from pytest_fixgate.watch.live import format_line
+
+    rules = [
+        Rule("errors", "SEV-1", ERR, for_s=5),
+        Rule("ready", "SEV-1", _compile("ready == false", METRICS), count=1, within_s=5),
+    ]
+    engine = Engine(rules)
+    tick = Tick(
+        75.0,
+        {"probe": {"error_rate": Rate(1, 1), "ready": Level(True), "latency": Dist((42.0,))}},
+        {"mongo": "refused"},
+    )
+    line = format_line("production", engine.step(tick), tick, 1800)
+    assert line.startswith("watch production: 28m45s left | ")
+    assert "probe: error_rate 1/1 latency 42ms ready true" in line
+    assert "mongo: gap" in line
+    assert "errors pending since 75s" in line and "ready ok" in line
+
+
+def test_samples_file_never_appends_to_another_watch(tmp_path) -> None:
+    from pytest_fixgate.watch.samples import SamplesWriter, read_samples
+
+    path = tmp_path / "production-20260101T000000Z.samples.jsonl"
+    first = SamplesWriter.create(path, {"env": "production"})
+    second = SamplesWriter.create(path, {"env": "production"})
+    first.append(Tick(0.0, {"probe": {"ready": Level(True)}}))
+    second.close()
+    first.close()
+    assert second.path.name == "production-20260101T000000Z-2.samples.jsonl"
+    assert len(read_samples(path).ticks) == 1 and read_samples(second.path).ticks == []

@@ -138,7 +138,15 @@ class SamplesWriter:
     @classmethod
     def create(cls, path: Path, header: Mapping[str, Any]) -> SamplesWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
-        writer = cls(path, path.open("xb"))
+        stem, n = path.name.removesuffix(".samples.jsonl"), 1
+        while True:  # never append to another watch's file (two runs in one second)
+            try:
+                fh = path.open("xb")
+                break
+            except FileExistsError:
+                n += 1
+                path = path.with_name(f"{stem}-{n}.samples.jsonl")
+        writer = cls(path, fh)
         writer._write({"fixgate_watch": SCHEMA, **header})
         return writer
 

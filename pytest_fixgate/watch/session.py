@@ -97,10 +97,9 @@ def run_watch(
         # Imported now, not after the alert: the rollback must start at once.
         import pytest_fixgate.measurements.process  # noqa: F401
     if req.replay is None and not finished:
-        rollback_done = _sample_live(
+        rolled_back, finished, path = _sample_live(
             req, engine, path, methods, on_tick, on_alert, clock, open_sources
         )
-        rolled_back, finished = rollback_done
     verdict = engine.verdict(finished=finished, min_coverage=cfg.min_coverage)
     if verdict.decision == "ROLLBACK" and cfg.rollback_command and req.replay is None:
         rollback = _run_rollback(req)
@@ -116,7 +115,8 @@ def _sample_live(
     on_alert: Callable[[Alert], None],
     clock: Clock,
     open_sources: Callable[..., Mapping[str, Source]] | None,
-) -> tuple[bool, bool]:
+) -> tuple[bool, bool, Path]:
+    """Sample until the end or a rollback: (rolled back, finished, the samples file)."""
     cfg = req.cfg
     if open_sources is None:
         from pytest_fixgate.watch.sources import open_sources as _open
@@ -136,6 +136,7 @@ def _sample_live(
             "rules": [r.id for r in cfg.rules],
         }
         writer = SamplesWriter.create(path, header)
+        path = writer.path
         start_t = 0.0
     try:
         sources = open_sources(cfg, req.env, req.redactor, req.plugin_sources)
@@ -158,7 +159,7 @@ def _sample_live(
                 source.close()
     finally:
         writer.close()
-    return result.rolled_back, result.finished
+    return result.rolled_back, result.finished, path
 
 
 def _run_rollback(req: WatchRequest) -> ProcessResult:
