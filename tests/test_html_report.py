@@ -429,3 +429,20 @@ def test_a_chart_that_cannot_be_drawn_is_said_and_changes_no_verdict(
     assert name == load_evidence.chart_set_name(run)
     assert "could not be drawn (ValueError: no font)" in html
     assert recorder.finding is None  # the judge's finding, not the chart, decides
+
+
+def test_a_baseline_comparison_is_shown_when_one_was_made() -> None:
+    verdict = _verdict([_gate("load.p(95)", "WARN")])
+    assert "fixgate-baseline" not in render_html({**verdict, "baseline": {"configured": False}})
+    verdict["baseline"] = {
+        "configured": True,
+        "found": True,
+        "source": "reports/staging-20261128T010000Z.json",
+        "commit": "feedbeef",
+        "reason": "1 regression(s) against reports/staging-20261128T010000Z.json: load.p(95)",
+        "comparisons": [{"gate": "load.p(95)", "status": "regression", "change": "+42%"}],
+    }
+    html = render_html(verdict)
+    section = html[html.index("id='fixgate-baseline'") :].split("</section>", 1)[0]
+    assert "1 regression(s) against" in section and "feedbeef" in section
+    assert "<th>gate</th><th>status</th><th>change</th>" in section

@@ -450,6 +450,24 @@ def _environment(rows: Sequence[tuple[str, str]]) -> str:
     )
 
 
+def _baseline(baseline: Any) -> str:
+    """The comparison with the last promoted release (``[env.X.baseline]``), when made."""
+    if not isinstance(baseline, Mapping) or not baseline.get("configured"):
+        return ""
+    facts = {
+        k: baseline[k]
+        for k in ("source", "commit", "finished", "tolerance", "on_regression")
+        if baseline.get(k) not in (None, "", {})
+    }
+    comparisons = baseline.get("comparisons") or []
+    table = _records_table(comparisons, 0, (None, None)) if comparisons else ""
+    return (
+        "<section id='fixgate-baseline'><h3>Against the last promoted release</h3>"
+        f"<p>{escape(str(baseline.get('reason') or ''))}</p>"
+        f"{_mapping_table(facts, 1, (None, None)) if facts else ''}{table}</section>"
+    )
+
+
 def render_html(
     verdict: Mapping[str, Any],
     *,
@@ -488,6 +506,7 @@ def render_html(
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body><main>"
         f"{_decision(verdict)}"
         f"<h3 id='gates'>Gates ({len(gates)}), failing first</h3>{_gate_table(gates)}"
+        f"{_baseline(verdict.get('baseline'))}"
         f"{shared_html}"
         f"{_not_configured(verdict.get('not_configured', ()), str(verdict['env']))}"
         f"<h3>Evidence</h3>{evidence or '<p class=muted>none</p>'}"
