@@ -3,11 +3,12 @@
 Built for the person deciding at 3 a.m.: the decision first (large, coloured,
 with its reason, environment, target, commit, time and duration, and the
 gate outcome counts); then one gate table, failing gates first; the
-not-configured gates in a short table of their own; shared evidence such as
-a load run's charts once, beside the gates it feeds; each gate's evidence
+comparison with the last promoted release, when one was made; shared
+evidence such as a load run's charts, once, with the gates it feeds; the
+not-configured gates in a short table of their own; each gate's evidence
 (``Evidence.details`` rendered generically: tables for lists of records,
-links for the log files named under ``logs``); the test environment folded
-at the end.
+links for the log files named under ``logs``), open unless the gate
+passed; the test environment folded at the end.
 
 It is rendered from the redacted verdict (the same data as the JSON) plus
 the HTML fragments gates attached (``gate.attach_html``), so it needs no
@@ -16,9 +17,11 @@ other plugin: ``-p no:html`` cannot lose it.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from html import escape
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -150,8 +153,6 @@ def order_key(gate: Mapping[str, Any]) -> tuple[int, int, str]:
 
 def _when(started: str, finished: str) -> str:
     """``2026-11-29 03:18:09 to 03:18:19 UTC (10 s)``: the run's span, in UTC."""
-    from datetime import UTC, datetime
-
     try:
         start = datetime.fromisoformat(started).astimezone(UTC)
         end = datetime.fromisoformat(finished).astimezone(UTC)
@@ -328,8 +329,6 @@ def _records_table(rows: Sequence[Mapping[str, Any]], depth: int, report_dir: _D
 
 
 def _value(value: Any, depth: int, report_dir: _Dirs) -> str:
-    import json
-
     if isinstance(value, Mapping):
         if not value:
             return "<span class='muted'>none</span>"
