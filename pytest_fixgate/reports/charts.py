@@ -1,4 +1,5 @@
-"""Charts of a load run for the HTML report: latency histogram and p95/error rate over time.
+"""Charts of a load run for the HTML report: each gate's figure against its limit, the
+latency histogram, and p95, error rate and throughput over the whole run.
 
 Rendered with matplotlib's object API (``Figure``, no pyplot and no global
 backend switch), imported only when a chart is drawn: a gate run without a
