@@ -297,3 +297,12 @@ def test_without_a_watch_table_the_runbook_rules_apply(tmp_path: Path, reference
     idle = {r["id"]: r["why"] for r in evidence["not_configured"]}
     assert idle["mongo-connection"] == "source mongo is not configured"
     assert len(idle) == 7
+
+
+def test_a_plain_gate_run_neither_runs_nor_implies_the_watch(tmp_path: Path, reference) -> None:
+    config = _config(reference.base_url, ERRORS_SEV1)
+    result = run_gate(tmp_path, config, env_name="production", environ={"WATCH_TOKEN": SECRET})
+    assert result.exit_code == 0, result.output
+    ids = [g["id"] for g in result.verdict["gates"]]
+    assert "watch" not in ids and "health./api/health/ready" in ids
+    assert not list(result.report_dir.glob("*.samples.jsonl"))
