@@ -452,9 +452,11 @@ def _example_config(base_url: str) -> str:
     text, dropped = re.subn(r"(?ms)^\[env\.staging\.load\]\n.*?(?=^\[|\Z)", "", text)
     assert dropped == 1, "examples/fixzit.toml: expected one [env.staging.load] table"
     # Secrets parity and flags read dotenv files and an admin token (tests/test_flags.py);
-    # the data gates a backup folder and migration scripts (tests/test_migrations_fixzit.py).
+    # the data gates a backup folder and migration scripts (tests/test_migrations_fixzit.py);
+    # the build gates the application's checkout (tests/test_audit_fixzit.py).
     text = re.sub(
-        r"(?ms)^\[\[?env\.staging\.(secrets|flags|backup|migrations|indexes|queues)\]\]?\n"
+        r"(?ms)^\[\[?env\.staging\."
+        r"(secrets|flags|backup|migrations|indexes|queues|commands|bundle|audit)\]\]?\n"
         r".*?(?=^\[|\Z)",
         "",
         text,
@@ -489,6 +491,7 @@ def test_example_config_promotes_the_fixzit_contract(
     # The load, secrets and flags gates (their tables were dropped on purpose) and Sentry
     # (none configured).
     dropped = {"load", "sentry", "secrets", "flags", "backup", "migrations", "indexes", "queues"}
+    dropped |= {"commands", "bundle", "audit"}
     assert set(not_configured.values()) <= dropped, not_configured
     assert HEALTH_TOKEN not in result.output
 
