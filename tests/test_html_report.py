@@ -161,6 +161,9 @@ def test_shared_fragments_are_drawn_once_with_the_gates_they_feed() -> None:
     section = html[html.index("class='shared fixgate-chartset'") :].split("</section>", 1)[0]
     assert all(g["id"] in section for g in gates)
     assert html.count("id='own'") == 1  # a gate's own fragment stays with its evidence
+    # Each of the run's gates links to the one chart set from its row.
+    rows = html[html.index("id='fixgate-gates'") :].split("</table>", 1)[0]
+    assert rows.count("<a class='tag' href='#shared-0'>charts</a>") == 3
     assert html.index("class='shared fixgate-chartset'") < html.index("<h3>Evidence</h3>")
 
 

@@ -225,9 +225,13 @@ def _measured_cell(gate: Mapping[str, Any]) -> str:
     return f"{escape(match['value'])}<span class='ci'>{escape(match['ci'])}</span>"
 
 
-def _gate_row(gate: Mapping[str, Any]) -> str:
+def _gate_row(gate: Mapping[str, Any], shared: Mapping[str, str]) -> str:
     outcome = str(gate["outcome"])
     optional = "" if gate.get("required", True) else "<span class='tag'>optional</span>"
+    # The run's charts are drawn once, further down: each of its gates links to them.
+    optional += "".join(
+        f" <a class='tag' href='#{anchor}'>charts</a>" for anchor in shared.values()
+    )
     threshold = gate.get("threshold")
     threshold_html = (
         escape(str(threshold)) if threshold else "<span class='muted'>none stated</span>"
@@ -247,13 +251,13 @@ def _gate_row(gate: Mapping[str, Any]) -> str:
     )
 
 
-def _gate_table(gates: Sequence[Mapping[str, Any]]) -> str:
+def _gate_table(gates: Sequence[Mapping[str, Any]], refs: Mapping[str, Mapping[str, str]]) -> str:
     if not gates:
         return "<p><b>No gate ran.</b> Nothing shows this release is safe.</p>"
     head = "".join(
         f"<th>{h}</th>" for h in ("gate", "outcome", "measured", "threshold", "samples", "reason")
     )
-    rows = "".join(_gate_row(g) for g in gates)
+    rows = "".join(_gate_row(g, refs.get(str(g.get("nodeid") or ""), {})) for g in gates)
     return f"<table id='fixgate-gates'><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
@@ -504,7 +508,7 @@ def render_html(
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body><main>"
         f"{_decision(verdict)}"
-        f"<h3 id='gates'>Gates ({len(gates)}), failing first</h3>{_gate_table(gates)}"
+        f"<h3 id='gates'>Gates ({len(gates)}), failing first</h3>{_gate_table(gates, refs)}"
         f"{_baseline(verdict.get('baseline'))}"
         f"{shared_html}"
         f"{_not_configured(verdict.get('not_configured', ()), str(verdict['env']))}"
