@@ -13,7 +13,7 @@ from gaterun import GATES, run_gate, staging_config
 from osv_standin import osv_standin
 
 from pytest_fixgate.config.audit import AuditSpec
-from pytest_fixgate.errors import ProbeError
+from pytest_fixgate.errors import ConfigError, ProbeError
 from pytest_fixgate.measurements.audit.findings import AuditFinding, AuditReport
 from pytest_fixgate.measurements.audit.pip_audit import parse_pip_audit
 from pytest_fixgate.measurements.process import ProcessResult
@@ -187,3 +187,50 @@ def test_the_gate_end_to_end_with_the_findings_table_in_the_html(
     assert (result.report_dir / log).is_file()
     html = result.files["html"].read_text(encoding="utf-8")
     assert "fixgate-audit" in html and "PYSEC-2018-28" in html and "GHSA-x84v-xcm2-53pg" in html
+
+
+def test_an_environment_is_audited_by_its_site_packages(
+    tmp_path: Path, osv: AdvisoryServer
+) -> None:
+    # A venv's layout with one installed distribution, as importlib.metadata finds it.
+    dist = tmp_path / "venv" / "lib" / "python3.11" / "site-packages" / "requests-2.19.1.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: requests\nVersion: 2.19.1\n")
+    (dist / "RECORD").write_text("")
+    spec = audit_spec(tmp_path, tool="pip-audit", path="venv", osv_url=osv.base_url)
+    finding = audit(spec, tmp_path / "r")
+    assert finding.outcome is Outcome.FAIL and "PYSEC-2018-28" in finding.evidence.reason
+    assert f"--path {dist.parent}" in finding.evidence.details["command"]
+    assert finding.evidence.details["findings"][0]["direct"] is None  # an environment: unknown
+
+
+@pytest.mark.parametrize(
+    ("table", "words"),
+    [
+        ({"tool": "yarn"}, "expected pip-audit | npm | pnpm"),
+        ({"tool": "pip-audit"}, "exactly one of requirements"),
+        ({"tool": "pip-audit", "requirements": ["r.txt"], "path": ".venv"}, "exactly one of"),
+        ({"tool": "pip-audit", "requirements": []}, "at least one requirement file"),
+        ({"tool": "pip-audit", "requirements": ["r.txt"], "directory": "."}, "not pip-audit"),
+        ({"tool": "npm", "audit_level": "severe"}, "low | moderate | high | critical"),
+        ({"tool": "npm", "registry": "https://u:pw@registry.example/"}, "without credentials"),
+        ({"tool": "npm", "osv_url": "ftp://osv.example"}, "an http(s) URL"),
+        ({"tool": "npm", "fetch_retries": -1}, "0 or more"),
+        ({"tool": "npm", "prod_only": True}, "did you mean 'production_only'?"),
+    ],
+)
+def test_bad_audit_entries_are_one_line_config_errors(
+    tmp_path: Path, table: dict[str, object], words: str
+) -> None:
+    with pytest.raises(ConfigError) as err:
+        audit_spec(tmp_path, **table)
+    assert words in str(err.value) and "\n" not in str(err.value)
+    assert "pw@" not in str(err.value)  # a URL's credentials are never echoed
+
+
+def test_audit_defaults(tmp_path: Path) -> None:
+    spec = audit_spec(tmp_path, tool="pnpm", osv_url="https://api.osv.dev/v1/query")
+    assert spec.gate_id == "audit.t" and spec.directory == tmp_path
+    assert spec.audit_level.label == "high" and spec.production_only is True
+    assert spec.osv_url == "https://api.osv.dev"  # the query URL is accepted as the base
+    assert spec.registry is None and spec.waivers == () and spec.timeout_s == 300

@@ -55,7 +55,10 @@ def _url(table: ConfigTable, name: str, default: str | None) -> str | None:
     if value is None:
         return None
     parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or "@" in parts.netloc:
+    if "@" in parts.netloc:
+        # Never echo it: the user part may hold a token. Credentials belong in .npmrc.
+        raise table.error(name, "(not shown)", "an http(s) URL without credentials")
+    if parts.scheme not in ("http", "https") or not parts.netloc:
         raise table.error(name, value, "an http(s) URL without credentials")
     return value
 
