@@ -404,6 +404,8 @@ def test_chart_set_draws_every_gate_and_says_when_the_load_stopped_early(tmp_pat
     for drawn in ("load.p(95)", "load.p(99)", "load.error_rate", "p99 over the run 234.0 ms"):
         assert drawn in html
     assert "p(99) threshold 2500 ms" in html and "threshold 1%" in html
+    # HTTP 429 is neither a success nor a failure: it has its own stack in the throughput.
+    assert "rate-limited (429) /s" in html and "succeeded /s" in html
     stopped = dataclasses.replace(run, aborted=LoadAbort(6.5, "the error rate is certain"))
     html = load_run_charts(stopped, checks)
     assert "<b>Stopped early</b> at 6.5 s of 10 s: the error rate is certain" in html

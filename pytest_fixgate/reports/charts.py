@@ -522,17 +522,26 @@ def _draw_timeseries(
 
     requests = np.array([w.requests / step for w in series])
     failed = np.array([w.failures / step for w in series])
-    bottom.bar(
-        pts["t"], requests - failed, width=step * 0.9, color=_BAR_COLOUR, label="succeeded /s"
-    )
+    limited = np.array([w.rate_limited / step for w in series])
+    succeeded = requests - failed - limited
+    bottom.bar(pts["t"], succeeded, width=step * 0.9, color=_BAR_COLOUR, label="succeeded /s")
     bottom.bar(
         pts["t"],
         failed,
-        bottom=requests - failed,
+        bottom=succeeded,
         width=step * 0.9,
         color="#c0392b",
         label="failed /s",
     )
+    if limited.any():
+        bottom.bar(
+            pts["t"],
+            limited,
+            bottom=succeeded + failed,
+            width=step * 0.9,
+            color="#e0a526",
+            label="rate-limited (429) /s",
+        )
     bottom.set_ylabel("requests/s")
     bottom.set_xlabel("seconds since the load started")
     _legend_outside(bottom)
