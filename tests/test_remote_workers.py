@@ -220,3 +220,24 @@ def test_load_worker_print_shows_the_locust_command(capsys: pytest.CaptureFixtur
     assert "FIXGATE_REMOTE_WORKER=1" in line and "-m locust -f ready.py," in line
     assert line.endswith("--worker --master-host gate --master-port 5557 --loglevel INFO")
     assert "capture.py," in line and line.count("remote_capture.py") == 1
+
+
+def test_examples_run_workers_with_load_worker() -> None:
+    import yaml
+
+    folder = REPO / "examples" / "remote-workers"
+    kinds = {d["kind"]: d for d in yaml.safe_load_all((folder / "kubernetes.yaml").read_text())}
+    assert set(kinds) == {"ConfigMap", "Deployment", "Service", "Job"}
+    worker = kinds["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+    assert "fixgate load-worker --master fixgate-master:5557 -f " in " ".join(worker["args"])
+    assert kinds["Service"]["spec"]["ports"][0]["port"] == 5557
+    assert (
+        kinds["Service"]["spec"]["selector"]
+        == kinds["Job"]["spec"]["template"]["metadata"]["labels"]
+    )
+    assert "pytest --gate=staging" in " ".join(kinds["Job"]["spec"]["template"]["spec"]
+                                                ["containers"][0]["args"])  # fmt: skip
+    compose = yaml.safe_load((folder / "docker-compose.yml").read_text())
+    assert "fixgate load-worker --master gate:5557" in compose["services"]["worker"]["command"]
+    assert compose["services"]["worker"]["deploy"]["replicas"] == 4
+    assert "pytest --gate=staging" in compose["services"]["gate"]["command"]

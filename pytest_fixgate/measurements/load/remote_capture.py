@@ -132,6 +132,11 @@ class RemoteMaster:
             if not pending or not (set(pending) & self._alive()):
                 break
             gevent.sleep(0.1)
+        # They are quitting already: a second "quit" from Locust's own shutdown would kill
+        # their stopping users mid-request (counted as unfinished).
+        for cid in self.captures:
+            if cid in runner.clients:
+                del runner.clients[cid]
         self.write()
 
     def write(self) -> None:
