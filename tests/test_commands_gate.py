@@ -246,3 +246,23 @@ def test_planted_secrets_reach_no_artifact(gate_run: tuple[GateRunResult, Path])
     (log,) = result.gate("command.leaky")["evidence"]["logs"]
     assert "token ***" in (result.report_dir / log).read_text()
     assert "health ***" in result.gate("command.leaky")["evidence"]["output_tail"]
+
+
+def test_under_xdist_the_same_outcomes_and_logs(tmp_path: Path) -> None:
+    result = run_gate(
+        tmp_path,
+        commands_config(tmp_path),
+        "-n",
+        "2",
+        environ={"DEPLOY_TOKEN": SECRET, "HEALTH_TOKEN": ENV_SECRET},
+        suite=SUITE,
+    )
+    assert {k: v for k, v in result.outcomes().items() if k.startswith("command.")} == {
+        "command.ok": "PASS",
+        "command.leaky": "FAIL",
+        "command.missing": "ERROR",
+        "command.sleeper": "ERROR",
+    }
+    (log,) = result.gate("command.leaky")["evidence"]["logs"]
+    assert "token ***" in (result.report_dir / log).read_text()
+    assert SECRET not in result.output
