@@ -220,9 +220,11 @@ def test_each_command_is_a_gate_with_its_outcome(gate_run: tuple[GateRunResult, 
     assert ok["exit_code"] == 0 and ok["output_tail"] == str((tmp_path / "app").resolve())
     leaky = result.gate("command.leaky")
     assert leaky["evidence"]["exit_code"] == 1 and "lint: 3 problems" in leaky["reason"]
+    html = result.files["html"].read_text(encoding="utf-8")
     for gate_id in ("command.ok", "command.leaky", "command.sleeper"):
         (log,) = result.gate(gate_id)["evidence"]["logs"]
         assert (result.report_dir / log).is_file(), log
+        assert f"href='{log}'" in html  # linked from the HTML report, beside it
 
 
 def test_the_timed_out_commands_child_is_not_left_running(
