@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import os
 import re
 import shutil
@@ -404,6 +405,11 @@ def test_chart_set_draws_every_gate_and_says_when_the_load_stopped_early(tmp_pat
     for drawn in ("load.p(95)", "load.p(99)", "load.error_rate", "p99 over the run 234.0 ms"):
         assert drawn in html
     assert "p(99) threshold 2500 ms" in html and "threshold 1%" in html
+    # An interval the samples cannot bound is drawn open-ended, and says so.
+    from pytest_fixgate.reports.charts import JudgedFigure, judged_svg
+
+    figure = JudgedFigure("load.p(99)", "p(99) < 2500ms", "latency", 7.1, 6.3, math.inf, 2500)
+    assert "no upper bound" in judged_svg([figure])
     # HTTP 429 is neither a success nor a failure: it has its own stack in the throughput.
     assert "rate-limited (429) /s" in html and "succeeded /s" in html
     stopped = dataclasses.replace(run, aborted=LoadAbort(6.5, "the error rate is certain"))

@@ -126,7 +126,8 @@ def _legend_outside(ax: Axes) -> None:
 class JudgedFigure:
     """One load gate's judged figure, for drawing: its value and interval against its limit.
 
-    ``kind`` is ``"latency"`` (milliseconds) or ``"ratio"`` (a proportion, drawn in %).
+    ``kind`` is ``"latency"`` (milliseconds) or ``"ratio"`` (a proportion, drawn in %);
+    ``low``/``high`` None: no interval; ``high`` infinite: the samples cannot bound it.
     """
 
     gate: str
@@ -150,6 +151,7 @@ def _draw_judged(fig: Figure, figures: Sequence[JudgedFigure]) -> None:
     for ax, (kind, items) in zip(axes, groups, strict=True):
         scale = 100.0 if kind == "ratio" else 1.0
         rows = list(range(len(items)))[::-1]
+        open_ended: list[tuple[float, float]] = []  # (row, low): drawn once the axis is set
         for y, f in zip(rows, items, strict=True):
             ax.plot(
                 [f.limit * scale] * 2, [y - 0.38, y + 0.38], color=_THRESHOLD_COLOUR, linewidth=2.5
@@ -177,6 +179,8 @@ def _draw_judged(fig: Figure, figures: Sequence[JudgedFigure]) -> None:
                 continue
             low = f.low if f.low is not None else f.value
             high = f.high if f.high is not None and math.isfinite(f.high) else f.value
+            if f.high is not None and math.isinf(f.high):
+                open_ended.append((y, low * scale))
             ax.plot(
                 [low * scale, high * scale],
                 [y, y],
@@ -215,6 +219,15 @@ def _draw_judged(fig: Figure, figures: Sequence[JudgedFigure]) -> None:
         else:
             ax.set_xlim(0, min(max([*values, 0.5]) * 1.25, 105.0))
             ax.set_xlabel("% of requests: dot = measured, bar = 95% interval, red = limit")
+        right = ax.get_xlim()[1]
+        for y, low in open_ended:
+            ax.annotate(
+                "",
+                xy=(right, y),
+                xytext=(low, y),
+                arrowprops={"arrowstyle": "->", "color": _MEASURED_COLOUR, "alpha": 0.6},
+            )
+            ax.text(right, y + 0.1, "no upper bound", ha="right", va="bottom", color="#555")
         ax.grid(axis="x", color="#e5e5e5", linewidth=0.8)
         ax.set_axisbelow(True)
     axes[0].set_title("What each load gate judges, against its limit", loc="left")

@@ -8,7 +8,6 @@ is paid once per run, not once per gate.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -96,7 +95,7 @@ def _judged(run: LoadRun, check: LoadCheck) -> JudgedFigure | None:
     if threshold.metric in ("p", "med"):
         q = 0.5 if threshold.metric == "med" else float(threshold.arg or 0) / 100
         est = stats.percentile(q)
-        high = est.high_ms if math.isfinite(est.high_ms) else None
+        high = est.high_ms  # infinite when the samples cannot bound it: drawn open-ended
         return JudgedFigure(kind="latency", value=est.value_ms, low=est.low_ms, high=high, **common)
     hist = stats.histogram
     value = {"avg": hist.mean_ms, "min": hist.min_ms, "max": hist.max_ms}[threshold.metric]
