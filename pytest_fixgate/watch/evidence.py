@@ -21,6 +21,13 @@ from pytest_fixgate.watch.samples import iter_ticks
 __all__ = ["MAX_POINTS", "series_from_file", "watch_html"]
 
 MAX_POINTS = 240
+# How to print a metric no rule reads (a rule's own threshold says it otherwise).
+_KINDS = {
+    "error_rate": MetricKind.RATIO,
+    "rate_limited": MetricKind.RATIO,
+    "payment_failure_rate": MetricKind.RATIO,
+    "latency": MetricKind.DURATION,
+}
 
 
 def _point(reading: Reading) -> float | None:
@@ -115,7 +122,7 @@ def _chart(
     for start, end, state in shaded:
         colour = "#f8d7da" if state == "firing" else "#fff3cd"
         parts.append(
-            f'<rect x="{x(start):.1f}" y="{pad}" width="{max(1.0, x(end) - x(start)):.1f}" '
+            f'<rect x="{x(start):.1f}" y="{pad}" width="{max(4.0, x(end) - x(start)):.1f}" '
             f'height="{height - 2 * pad}" fill="{colour}"><title>{state}</title></rect>'
         )
     for limit, rule in zip(limits, rules, strict=False):
@@ -134,7 +141,11 @@ def _chart(
         path.append(f"{x(t):.1f},{y(v):.1f}")
     if path:
         parts.append(_polyline(path))
+    kind = rules[0].when.kind if rules else _KINDS.get(key.partition(".")[2])
+    peak = f"max {_fmt(max(values), kind)}" if values else "no data"
     parts.append(
+        f'<text x="{width - pad}" y="{pad - 8}" font-size="10" text-anchor="end">'
+        f"{html.escape(peak)}</text>"
         f'<text x="{pad}" y="{pad - 8}" font-size="12">{html.escape(key)}</text>'
         f'<text x="{width - pad}" y="{height - 8}" font-size="10" text-anchor="end">'
         f"{t_end:g} s</text></svg>"
