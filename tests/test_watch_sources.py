@@ -276,3 +276,60 @@ def test_sev3_alert_is_a_warning_and_the_release_is_confirmed(tmp_path: Path) ->
     gate = result.gate("watch")
     assert gate["outcome"] == "WARN"
     assert [a["severity"] for a in gate["evidence"]["alerts"]] == ["SEV-3"]
+
+
+PROBE = """
+[env.production.watch]
+interval = "1s"
+probe_timeout = "300ms"
+"""
+
+
+@pytest.mark.parametrize(
+    ("faults", "expected"),
+    [
+        ({}, {"error_rate": Rate(0, 1), "ready": Level(True)}),
+        ({"wrong_json": True}, {"error_rate": Rate(1, 1), "ready": Level(False)}),
+        ({"latency_ms": 600}, {"error_rate": Rate(1, 1), "ready": Level(False)}),  # a timeout
+        ({"error_ratio": 1.0}, {"error_rate": Rate(1, 1), "ready": Level(False)}),
+    ],
+)
+def test_probe_source_classifies_answers(
+    tmp_path: Path, reference: Any, faults: dict, expected: dict
+) -> None:
+    reference.set_faults(**faults)
+    path = tmp_path / "fixgate.toml"
+    path.write_text(f'[env.production]\nbase_url = "{reference.base_url}"\n' + PROBE)
+    env = load_config(path).envs["production"]
+    source = _source(env, "probe")
+    try:
+        readings = dict(source.sample())
+    finally:
+        source.close()
+    assert readings.pop("rate_limited") == Rate(0, 1)
+    latency = readings.pop("latency", None)
+    assert readings == expected
+    assert (latency is None) == ("latency_ms" in faults)  # a timeout has no latency
+
+
+def test_probe_source_429_is_never_a_success_and_refused_is_a_gap(
+    tmp_path: Path, reference: Any
+) -> None:
+    reference.set_faults(rate_limit_per_min=1)
+    path = tmp_path / "fixgate.toml"
+    path.write_text(f'[env.production]\nbase_url = "{reference.base_url}"\n' + PROBE)
+    source = _source(load_config(path).envs["production"], "probe")
+    try:
+        source.sample()  # uses up the one request a minute
+        limited = dict(source.sample())
+    finally:
+        source.close()
+    assert limited["rate_limited"] == Rate(1, 1)
+    assert "error_rate" not in limited and "ready" not in limited  # no data, not "ok"
+    path.write_text(f'[env.production]\nbase_url = "http://127.0.0.1:{free_port()}"\n' + PROBE)
+    source = _source(load_config(path).envs["production"], "probe")
+    try:
+        with pytest.raises(ProbeError, match="cannot connect"):
+            source.sample()
+    finally:
+        source.close()
