@@ -31,10 +31,7 @@ def _registry() -> Iterator[AdvisoryServer]:
 
 @pytest.fixture
 def registry(_registry: AdvisoryServer) -> AdvisoryServer:
-    _registry.fault = None
-    with _registry.lock:
-        _registry.requests.clear()
-    return _registry
+    return _registry.reset()
 
 
 def node_spec(tmp_path: Path, tool: str, registry_url: str, lodash: str, **more: object):
@@ -132,3 +129,14 @@ def test_the_gate_end_to_end(tmp_path: Path, registry: AdvisoryServer) -> None:
     assert gate["evidence"]["findings"][0]["id"] == "GHSA-jf85-cpcp-j695"
     html = result.files["html"].read_text(encoding="utf-8")
     assert "fixgate-audit" in html and "Prototype Pollution in lodash" in html
+
+
+@pytest.mark.parametrize("tool", ["npm", "pnpm"])
+def test_the_tool_missing_is_an_error(
+    tmp_path: Path, registry: AdvisoryServer, tool: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = node_spec(tmp_path, tool, registry.registry_url, "4.17.11")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    with pytest.raises(ProbeError) as err:
+        audit(spec, tmp_path / "r")
+    assert str(err.value) == f"{tool} audit could not start: program not found: {tool}"

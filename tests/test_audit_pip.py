@@ -33,8 +33,7 @@ def _osv() -> Iterator[AdvisoryServer]:
 
 @pytest.fixture
 def osv(_osv: AdvisoryServer) -> AdvisoryServer:
-    _osv.fault = None
-    return _osv
+    return _osv.reset()
 
 
 def pinned(tmp_path: Path, *pins: str) -> Path:

@@ -96,10 +96,7 @@ def _osv() -> Iterator[AdvisoryServer]:
 
 @pytest.fixture
 def osv(_osv: AdvisoryServer) -> AdvisoryServer:
-    _osv.fault = None
-    with _osv.lock:
-        _osv.requests.clear()
-    return _osv
+    return _osv.reset()
 
 
 def finding(vuln_id: str, *aliases: str, package: str = "requests") -> AuditFinding:

@@ -62,6 +62,13 @@ class AdvisoryServer:
     def registry_url(self) -> str:
         return f"{self.base_url}/"
 
+    def reset(self) -> AdvisoryServer:
+        """No fault, no requests logged: the state a test starts from."""
+        self.fault = None
+        with self.lock:
+            self.requests.clear()
+        return self
+
     def paths(self) -> list[str]:
         with self.lock:
             return [path for _, path in self.requests]
