@@ -148,3 +148,30 @@ def test_osv_down_or_broken_is_a_probe_error(osv: AdvisoryServer) -> None:
     osv.fault = "garbage"
     with pytest.raises(ProbeBadResponse, match="not JSON"):
         OsvLookup(osv.base_url).rate([finding("PYSEC-2018-28")])
+
+
+def test_the_build_gate_modules_import_neither_pytest_nor_httpx() -> None:
+    import subprocess
+    import sys
+
+    modules = [
+        f"pytest_fixgate.{m}"
+        for m in (
+            "config.commands",
+            "config.bundle",
+            "config.audit",
+            "measurements.commands",
+            "measurements.bundle",
+            "measurements.audit.run",
+            "outcomes.commands",
+            "outcomes.bundle",
+            "outcomes.audit",
+        )
+    ]
+    code = (
+        "import sys\n"
+        + "".join(f"import {m}\n" for m in modules)
+        + "print(sorted({'pytest', 'httpx', '_pytest'} & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
