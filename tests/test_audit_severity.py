@@ -3,6 +3,8 @@ record and its aliases (each id fetched once), and unknown severity failing clos
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -151,9 +153,6 @@ def test_osv_down_or_broken_is_a_probe_error(osv: AdvisoryServer) -> None:
 
 
 def test_the_build_gate_modules_import_neither_pytest_nor_httpx() -> None:
-    import subprocess
-    import sys
-
     modules = [
         f"pytest_fixgate.{m}"
         for m in (
