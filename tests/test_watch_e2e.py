@@ -306,3 +306,34 @@ def test_a_plain_gate_run_neither_runs_nor_implies_the_watch(tmp_path: Path, ref
     ids = [g["id"] for g in result.verdict["gates"]]
     assert "watch" not in ids and "health./api/health/ready" in ids
     assert not list(result.report_dir.glob("*.samples.jsonl"))
+
+
+def test_fixgate_watch_demo_rolls_back_on_errors(tmp_path: Path) -> None:
+    import subprocess
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest_fixgate.cli",
+            "watch",
+            "--demo",
+            "--for",
+            "5s",
+            "--fault",
+            "errors",
+            "--gate-report-dir",
+            str(tmp_path),
+            "--",
+            "-p",
+            "no:hypothesispytest",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 10, done.stdout + done.stderr
+    assert "rollback command ran (exit 0)" in done.stdout
+    verdict = json.loads((tmp_path / "demo-latest.json").read_text())
+    assert verdict["decision"] == "ROLLBACK"

@@ -39,7 +39,21 @@ def add_commands(sub: Any) -> None:
         description="Run `pytest --gate=ENV --watch=DURATION`. Exit code: 0 PROMOTE "
         "(confirmed), 1 HOLD (not enough data), 10 ROLLBACK (a SEV-1/SEV-2 alert fired).",
     )
-    watch.add_argument("env", metavar="ENV", help="the environment of the config")
+    watch.add_argument(
+        "env", metavar="ENV", nargs="?", help="the environment of the config (not with --demo)"
+    )
+    watch.add_argument(
+        "--demo",
+        action="store_true",
+        help="watch the reference service (started for you) in compressed time: 1 s ticks, "
+        "the runbook's rules in seconds",
+    )
+    watch.add_argument(
+        "--fault",
+        default="none",
+        metavar="NAME",
+        help="with --demo: make the service misbehave (the faults of `fixgate demo`)",
+    )
     watch.add_argument(
         "--for", dest="duration", metavar="DURATION", help="how long (default: the config's)"
     )
@@ -60,6 +74,22 @@ def add_commands(sub: Any) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     extra = [a for a in args.pytest_args if a != "--"]
+    if args.command == "watch" and args.demo:
+        from pytest_fixgate.demo import FAULTS
+        from pytest_fixgate.watch.demo import run_watch_demo
+
+        if args.fault not in FAULTS:
+            print(f"fixgate watch: --fault: one of {', '.join(sorted(FAULTS))}", file=sys.stderr)
+            return 4
+        if args.env and args.env != "demo":
+            # argparse gave the first word after "--" to the optional ENV: it is pytest's.
+            extra = [args.env, *extra]
+        return run_watch_demo(
+            args.fault, args.duration or "10s", args.gate_report_dir.resolve(), extra
+        )
+    if args.command == "watch" and not args.env:
+        print("fixgate watch: name the environment (or --demo)", file=sys.stderr)
+        return 4
     if args.command == "watch":
         options = [f"--gate={args.env}"]
         if args.duration:
