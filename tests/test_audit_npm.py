@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from audit_helpers import audit, audit_spec, node_app
+from audit_helpers import INTEGRITY, audit, audit_spec, node_app
 from gaterun import GATES, run_gate, staging_config
 from npm_registry_standin import npm_registry_standin
 
@@ -140,3 +140,41 @@ def test_the_tool_missing_is_an_error(
     with pytest.raises(ProbeError) as err:
         audit(spec, tmp_path / "r")
     assert str(err.value) == f"{tool} audit could not start: program not found: {tool}"
+
+
+def transitive_app(folder: Path) -> Path:
+    """lodash 4.17.11 reached only through another package, in both lockfile formats."""
+    folder.mkdir(parents=True)
+    lodash = "lodash-4.17.11.tgz"
+    (folder / "package.json").write_text(
+        '{"name": "app", "version": "1.0.0", "dependencies": {"wrapper": "1.0.0"}}'
+    )
+    (folder / "package-lock.json").write_text(
+        '{"name": "app", "version": "1.0.0", "lockfileVersion": 3, "requires": true, '
+        '"packages": {"": {"name": "app", "version": "1.0.0", '
+        '"dependencies": {"wrapper": "1.0.0"}}, '
+        '"node_modules/wrapper": {"version": "1.0.0", "dependencies": {"lodash": "^4.17.0"}}, '
+        f'"node_modules/lodash": {{"version": "4.17.11", '
+        f'"resolved": "https://registry.npmjs.org/lodash/-/{lodash}"}}}}}}'
+    )
+    (folder / "pnpm-lock.yaml").write_text(
+        "lockfileVersion: '9.0'\n\nimporters:\n\n  .:\n    dependencies:\n      wrapper:\n"
+        "        specifier: 1.0.0\n        version: 1.0.0\n\npackages:\n\n"
+        f"  lodash@4.17.11:\n    resolution: {{integrity: {INTEGRITY['4.17.11']}}}\n\n"
+        f"  wrapper@1.0.0:\n    resolution: {{integrity: {INTEGRITY['4.17.21']}}}\n\n"
+        "snapshots:\n\n  lodash@4.17.11: {}\n\n"
+        "  wrapper@1.0.0:\n    dependencies:\n      lodash: 4.17.11\n"
+    )
+    return folder
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_a_transitive_finding_says_so(tmp_path: Path, registry: AdvisoryServer, tool: str) -> None:
+    transitive_app(tmp_path / "app")
+    spec = audit_spec(
+        tmp_path, tool=tool, directory="app", registry=registry.registry_url, fetch_retries=0
+    )
+    finding = audit(spec, tmp_path / "r")
+    assert finding.outcome is Outcome.FAIL
+    (row,) = finding.evidence.details["findings"]
+    assert (row["package"], row["version"], row["direct"]) == ("lodash", "4.17.11", False)
