@@ -178,3 +178,9 @@ def test_a_transitive_finding_says_so(tmp_path: Path, registry: AdvisoryServer, 
     assert finding.outcome is Outcome.FAIL
     (row,) = finding.evidence.details["findings"]
     assert (row["package"], row["version"], row["direct"]) == ("lodash", "4.17.11", False)
+
+
+def test_a_missing_directory_is_an_error_naming_it(tmp_path: Path) -> None:
+    spec = audit_spec(tmp_path, tool="npm", directory="no-app")
+    with pytest.raises(ProbeError, match=r"npm: no folder at .*no-app \(directory\)"):
+        audit(spec, tmp_path / "r")

@@ -15,7 +15,7 @@ from gaterun import GATES, GateRunResult, run_gate, staging_config
 
 from pytest_fixgate.config.commands import CommandSpec, parse_commands
 from pytest_fixgate.config.table import ConfigTable
-from pytest_fixgate.errors import ConfigError
+from pytest_fixgate.errors import ConfigError, ProbeError
 from pytest_fixgate.kinds import KindContext
 from pytest_fixgate.measurements.commands import command_redactor, run_command
 from pytest_fixgate.outcomes.commands import judge_command
@@ -268,3 +268,9 @@ def test_under_xdist_the_same_outcomes_and_logs(tmp_path: Path) -> None:
     (log,) = result.gate("command.leaky")["evidence"]["logs"]
     assert "token ***" in (result.report_dir / log).read_text()
     assert SECRET not in result.output
+
+
+def test_a_missing_working_folder_is_an_error_naming_it(tmp_path: Path) -> None:
+    spec = CommandSpec(id="t", argv=(PY, "-c", "pass"), cwd=tmp_path / "no-app")
+    with pytest.raises(ProbeError, match=r"working folder .*no-app does not exist"):
+        run_command(spec, report_dir=tmp_path / "reports", redactor=command_redactor(spec, []))

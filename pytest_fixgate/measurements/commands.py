@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pytest_fixgate import timing
 from pytest_fixgate.config.commands import CommandSpec
+from pytest_fixgate.errors import ProbeError
 from pytest_fixgate.measurements.process import ProcessResult, run_process
 from pytest_fixgate.redaction import Redactor
 
@@ -45,7 +46,11 @@ def command_redactor(spec: CommandSpec, secret_names: Iterable[str]) -> Redactor
 
 
 def run_command(spec: CommandSpec, *, report_dir: Path, redactor: Redactor) -> CommandRun:
-    """Run ``spec`` with its extra environment; never raises for a command that fails."""
+    """Run ``spec`` with its extra environment; never raises for a command that fails.
+    A working folder that does not exist raises ProbeError (the gate's ERROR): the OS
+    would report it as the program missing."""
+    if not spec.cwd.is_dir():
+        raise ProbeError(f"the command's working folder {spec.cwd} does not exist (cwd)")
     rel = log_relpath(spec.gate_id)
     result = run_process(
         spec.argv,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pytest_fixgate import timing
 from pytest_fixgate.config.audit import AuditSpec
+from pytest_fixgate.errors import ProbeError
 from pytest_fixgate.measurements.audit.findings import AuditReport
 from pytest_fixgate.measurements.audit.npm_audit import npm_audit_argv, run_node_audit
 from pytest_fixgate.measurements.audit.osv import OsvLookup
@@ -32,6 +33,10 @@ def audit_method(spec: AuditSpec) -> str:
 def run_audit(spec: AuditSpec, *, report_dir: Path, log: str, redactor: Redactor) -> AuditReport:
     """Run the audit; the tool's stderr goes to ``report_dir/log``. Raises ProbeError when
     the tool or the severity look-up could not do its job (the gate's ERROR)."""
+    folder = spec.directory if spec.tool != "pip-audit" else spec.path
+    if folder is not None and not folder.is_dir():
+        key = "directory" if spec.tool != "pip-audit" else "path"
+        raise ProbeError(f"{spec.tool}: no folder at {folder} ({key})")
     log_path = report_dir / log
     if spec.tool == "pip-audit":
         report = run_pip_audit(spec, log_path=log_path, redactor=redactor)
