@@ -131,3 +131,13 @@ def test_secret_looking_env_names_are_not_echoed(tmp_path: Path) -> None:
         _watch(tmp_path, text)
     assert "s3cr3t-value!" not in str(info.value)
     assert "token_env" in str(info.value)
+
+
+def test_prometheus_url_with_credentials_is_refused_unechoed(tmp_path: Path) -> None:
+    text = (
+        "[env.production.watch]\n[env.production.watch.prometheus]\n"
+        'url = "http://admin:hunter2-pw@prom:9090"\n'
+    )
+    with pytest.raises(ConfigError, match="must not carry credentials") as info:
+        _watch(tmp_path, text)
+    assert "hunter2" not in str(info.value)

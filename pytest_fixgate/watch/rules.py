@@ -9,12 +9,12 @@ is sampled. Without ``rules`` the runbook's alert thresholds apply
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_fixgate.config.durations import parse_duration
 from pytest_fixgate.config.health import HealthCheck, parse_health
 from pytest_fixgate.config.table import ConfigTable
 from pytest_fixgate.config.thresholds import MetricKind, MetricSpec, compile_threshold
@@ -29,9 +29,11 @@ __all__ = [
     "PrometheusWatch",
     "RedisWatch",
     "WatchConfig",
+    "default_watch",
     "parse_watch",
     "runbook_rules",
     "source_metrics",
+    "with_duration",
 ]
 
 DEFAULT_DURATION_S = 1800.0
@@ -267,9 +269,7 @@ def parse_watch(table: ConfigTable, ctx: KindContext) -> WatchConfig:
 
 
 def _replace(cfg: WatchConfig, **changes: Any) -> WatchConfig:
-    from dataclasses import replace
-
-    return replace(cfg, **changes)
+    return dataclasses.replace(cfg, **changes)
 
 
 def with_duration(cfg: WatchConfig, duration_s: float) -> WatchConfig:
@@ -410,6 +410,12 @@ def _parse_prometheus(t: ConfigTable) -> PrometheusWatch:
     url = t.get("url", str, expected="the Prometheus base URL, e.g. http://prometheus:9090")
     if not url.startswith(("http://", "https://")):
         raise t.error("url", url, "an http(s) URL")
+    if "@" in url.split("://", 1)[1].split("/", 1)[0]:
+        raise ConfigError(
+            "must not carry credentials; name a token with token_env",
+            file=t.file,
+            key=t.path("url"),
+        )
     queries: dict[str, tuple[str, MetricKind]] = {}
     raw = t.get("queries", dict, {}, expected="a table of metric = PromQL query")
     for name, spec in raw.items():
@@ -437,11 +443,6 @@ def default_watch(ctx_raw_env: Mapping[str, Any]) -> WatchConfig:
     )
     active, idle = runbook_rules(cfg)
     return _replace(cfg, rules=tuple(active), not_configured=tuple(idle))
-
-
-def parse_duration_option(text: str) -> float:
-    """``--watch=30m``: the same durations as the config."""
-    return parse_duration(text)
 
 
 KIND = GateKind(
