@@ -258,3 +258,26 @@ def test_samples_file_never_appends_to_another_watch(tmp_path) -> None:
     first.close()
     assert second.path.name == "production-20260101T000000Z-2.samples.jsonl"
     assert len(read_samples(path).ticks) == 1 and read_samples(second.path).ticks == []
+
+
+def test_resume_drops_a_partial_last_line_then_appends(tmp_path) -> None:
+    from pytest_fixgate.watch.samples import SamplesWriter, iter_ticks, read_samples
+
+    path = tmp_path / "w.samples.jsonl"
+    writer = SamplesWriter.create(path, {"env": "production"})
+    writer.append(Tick(0.0, {"probe": {"error_rate": Rate(0, 1)}}))
+    writer.close()
+    with path.open("ab") as fh:
+        fh.write(b'{"t": 1.0, "readings": {"pro')  # killed mid-write
+    existing = read_samples(path)
+    assert existing.partial and [t.t for t in existing.ticks] == [0.0]
+    assert [t.t for t in iter_ticks(path)] == [0.0]
+    writer = SamplesWriter.resume(existing)
+    writer.append(Tick(1.0, {"probe": {"error_rate": Rate(1, 1)}}))
+    writer.close()
+    again = read_samples(path)
+    assert not again.partial
+    assert [(t.t, t.reading("probe", "error_rate")) for t in again.ticks] == [
+        (0.0, Rate(0, 1)),
+        (1.0, Rate(1, 1)),
+    ]

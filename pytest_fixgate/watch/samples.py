@@ -92,8 +92,12 @@ def iter_ticks(path: Path) -> Iterator[Tick]:
         fh.readline()
         for raw in fh:
             if not raw.endswith(b"\n"):
-                return
-            yield decode_tick(json.loads(raw))
+                return  # a partial last line: the watch was killed mid-write
+            try:
+                tick = decode_tick(json.loads(raw))
+            except (ValueError, KeyError, TypeError):
+                return  # the same place read_samples stops, so resume appends there
+            yield tick
 
 
 def read_header(path: Path) -> dict[str, Any]:
