@@ -5,11 +5,12 @@ config error (exit 4, one line)."""
 from __future__ import annotations
 
 import datetime as _dt
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from audit_helpers import TODAY, audit, audit_spec
+from audit_helpers import TODAY, audit, audit_spec, node_app
 from gaterun import GATES, run_gate, staging_config
 from osv_standin import osv_standin
 
@@ -18,7 +19,7 @@ from pytest_fixgate.measurements.audit.findings import AuditFinding
 from pytest_fixgate.measurements.audit.waivers import Waiver, load_waivers, match_waivers
 from pytest_fixgate.outcomes.model import Outcome
 from pytest_fixgate.reference import free_port
-from pytest_fixgate.reference.advisory_server import AdvisoryServer
+from pytest_fixgate.reference.advisory_server import AdvisoryServer, advisory_server
 
 SUITE = GATES / "test_audit.py"
 
@@ -164,3 +165,45 @@ def test_a_malformed_waivers_file_stops_the_gate_run_with_exit_4(
 def test_a_missing_waivers_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="waivers file not found"):
         audit_spec(tmp_path, tool="pip-audit", requirements=["r.txt"], waivers="audit-waivers.toml")
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed")
+def test_an_npm_finding_is_waived_by_its_cve_through_osv_aliases(tmp_path: Path) -> None:
+    # npm names the advisory GHSA-jf85-cpcp-j695 only; the waiver names its CVE.
+    node_app(tmp_path / "app", "4.17.11")
+    waivers(tmp_path, ("CVE-2019-10744", "lodash", "2027-01-31"))
+    with advisory_server() as server:  # the npm bulk API and OSV, as the real services
+        spec = audit_spec(
+            tmp_path,
+            tool="npm",
+            directory="app",
+            registry=server.registry_url,
+            osv_url=server.base_url,
+            waivers="audit-waivers.toml",
+        )
+        finding = audit(spec, tmp_path / "r")
+        assert "/v1/vulns/GHSA-jf85-cpcp-j695" in server.paths()
+    assert finding.outcome is Outcome.PASS, finding.evidence.reason
+    (row,) = finding.evidence.details["findings"]
+    assert row["status"] == "waived" and "CVE-2019-10744" in row["aliases"]
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed")
+def test_without_osv_a_cve_waiver_cannot_match_and_the_finding_stays(tmp_path: Path) -> None:
+    node_app(tmp_path / "app", "4.17.11")
+    waivers(tmp_path, ("CVE-2019-10744", "lodash", "2027-01-31"))
+    with advisory_server(routes=("npm",)) as server:
+        spec = audit_spec(
+            tmp_path,
+            tool="npm",
+            directory="app",
+            registry=server.registry_url,
+            osv_url=f"http://127.0.0.1:{free_port()}",
+            waivers="audit-waivers.toml",
+        )
+        finding = audit(spec, tmp_path / "r")
+    assert finding.outcome is Outcome.FAIL
+    assert "OSV unreachable" in finding.evidence.details["aliases_unavailable"]
+    assert "waiver CVE-2019-10744 for lodash matches no finding (stale)" in (
+        finding.evidence.reason
+    )

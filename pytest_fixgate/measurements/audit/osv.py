@@ -21,7 +21,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
@@ -111,6 +111,17 @@ class OsvLookup:
             group = _closure((finding.id, *finding.aliases), self._records)
             verdict = severity_from_records({i: self._records.get(i) for i in group})
             out.append(finding.with_severity(verdict.severity, verdict.cvss_score, verdict.source))
+        return out
+
+    def with_aliases(self, findings: Iterable[AuditFinding]) -> list[AuditFinding]:
+        """Each finding with the aliases its OSV record names added (for waiver matching)."""
+        findings = list(findings)
+        self.records({f.id for f in findings})
+        out = []
+        for finding in findings:
+            group = _closure((finding.id, *finding.aliases), self._records)
+            extra = tuple(i for i in group if i not in (finding.id, *finding.aliases))
+            out.append(replace(finding, aliases=(*finding.aliases, *extra)) if extra else finding)
         return out
 
 

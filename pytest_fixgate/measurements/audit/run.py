@@ -43,15 +43,29 @@ def run_audit(spec: AuditSpec, *, report_dir: Path, log: str, redactor: Redactor
     else:
         report = run_node_audit(spec, log_path=log_path, redactor=redactor)
     unknown = [f for f in report.findings if f.severity is None]
-    if not unknown:
+    unmatched = _waivers_without_a_direct_match(spec, report)
+    if not unknown and not unmatched:
         return report
     started = timing.monotonic()
     lookup = OsvLookup(spec.osv_url, timeout_s=min(spec.timeout_s, 30.0))
-    rated = iter(lookup.rate(unknown))
-    findings = tuple(next(rated) if f.severity is None else f for f in report.findings)
-    extra = {
-        **report.extra,
-        "osv_fetches": lookup.fetches,
-        "osv_seconds": round(timing.monotonic() - started, 3),
-    }
+    findings = report.findings
+    extra = dict(report.extra)
+    if unknown:
+        rated = iter(lookup.rate(unknown))
+        findings = tuple(next(rated) if f.severity is None else f for f in findings)
+    if unmatched:
+        # npm names an advisory by its GHSA id only; a waiver may name its CVE. OSV knows
+        # the aliases. Without OSV the waiver simply does not match: the finding stays.
+        try:
+            findings = tuple(lookup.with_aliases(findings))
+        except ProbeError as exc:
+            extra["aliases_unavailable"] = str(exc)
+    extra["osv_fetches"] = lookup.fetches
+    extra["osv_seconds"] = round(timing.monotonic() - started, 3)
     return replace(report, findings=findings, extra=extra)
+
+
+def _waivers_without_a_direct_match(spec: AuditSpec, report: AuditReport) -> bool:
+    """Whether some waiver names an id that no finding carries as its id or alias."""
+    ids = {i for f in report.findings for i in f.ids}
+    return bool(report.findings) and any(w.id.upper() not in ids for w in spec.waivers)
