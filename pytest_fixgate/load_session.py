@@ -186,7 +186,8 @@ def load_checks(load: LoadConfig) -> list[LoadCheck]:
 
 
 class SharedLoad:
-    """What the ``gate_load`` fixture gives a load gate: the run, made on first use."""
+    """What the ``gate_load`` fixture gives a load gate: the session's one load run,
+    made on first use. ("Run" alone means the gate run; Locust's is the load run.)"""
 
     def __init__(
         self,
@@ -199,7 +200,7 @@ class SharedLoad:
         self.folder = folder
         self.workers = workers
         self._progress = progress
-        self._run: LoadRun | None = None
+        self._load_run: LoadRun | None = None
 
     def describe(self) -> str:
         """How the load is measured, for evidence, before anything runs."""
@@ -212,16 +213,16 @@ class SharedLoad:
     def _spec(self) -> LoadSpec:
         return load_spec(self.env, self.folder / "results", self.workers)
 
-    def run(self) -> LoadRun:
+    def load_run(self) -> LoadRun:
         """The session's load run; LoadRunError (a ProbeError: the gate ERRORs) if it failed."""
         from pytest_fixgate.measurements.load import LoadRunError
 
-        if self._run is None:
+        if self._load_run is None:
             try:
                 spec = self._spec()
             except ValueError as exc:
                 raise LoadRunError(f"env.{self.env.name}.load: {exc}") from None
             _preflight(self.env)
             with self._progress() as on_progress:
-                self._run = shared_load_run(spec, self.folder, on_progress)
-        return self._run
+                self._load_run = shared_load_run(spec, self.folder, on_progress)
+        return self._load_run

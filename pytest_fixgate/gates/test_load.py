@@ -19,23 +19,23 @@ from pytest_fixgate.reports.load_evidence import attach_load_charts, load_run_su
 )
 def test_load_threshold(gate, gate_env, gate_load, load_check):
     gate.measuring(gate_load.describe(), threshold=str(load_check.threshold))
-    run = gate_load.run()
+    load_run = gate_load.load_run()
     if load_check.endpoint is None:
-        stats = run.overall
+        stats = load_run.overall
     else:
-        stats = next((ep for ep in run.endpoints if ep.name == load_check.endpoint), None)
+        stats = next((ep for ep in load_run.endpoints if ep.name == load_check.endpoint), None)
         if stats is None:
-            gate.record(missing_endpoint(load_check.endpoint, run))
-            attach_load_charts(gate, run, load_checks(gate_env.load))
+            gate.record(missing_endpoint(load_check.endpoint, load_run))
+            attach_load_charts(gate, load_run, load_checks(gate_env.load))
             return
     finding = judge_load_threshold(
         load_check.threshold,
         stats,
-        run,
+        load_run,
         min_samples=gate_env.load.min_samples,
         warn=load_check.warn,
         error_limit=error_limit(gate_env.load, load_check.endpoint),
     )
-    gate.record(finding.with_details(load_run=load_run_summary(run)))
+    gate.record(finding.with_details(load_run=load_run_summary(load_run)))
     # One chart set per run, drawing every load gate's figure: the report shows it once.
-    attach_load_charts(gate, run, load_checks(gate_env.load))
+    attach_load_charts(gate, load_run, load_checks(gate_env.load))

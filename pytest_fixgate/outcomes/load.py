@@ -283,6 +283,8 @@ def _judge_quantile(
     }
     if stats.censored.count:
         extra["censored"] = stats.censored.count
+    if stats.windows:
+        extra["windows"] = [w.as_dict() for w in stats.windows]
     # Failures over the limit do not depend on the generator's CPU; latencies do.
     if failing is not None and failing[0] is Outcome.FAIL:
         return finding(Outcome.FAIL, failing[1], measured, **extra)
@@ -360,7 +362,6 @@ def _judge_windows(
         problem = _window_problem(threshold, w.p95)
         if problem is not None:
             (bad if problem[0] else unsure).append(f"{span}: {problem[1]}")
-    extra["windows"] = [w.as_dict() for w in stats.windows]
     if bad:
         return finding(
             Outcome.FAIL,
