@@ -4,6 +4,7 @@ records, severity from OSV, and `pytest --gate` end to end."""
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,7 +73,7 @@ def test_requests_2_19_1_fails_at_high_naming_the_advisory_and_its_cve(
         "below floor",
     )
     assert re.match(r"\d+\.\d+", ev.details["tool_version"])
-    assert ev.details["command"].startswith("pip-audit -f json ")
+    assert ev.details["command"].startswith(f"{sys.executable} -m pip_audit -f json ")
     assert f"--osv-url {osv.base_url}/v1/query" in ev.details["command"]
     assert ev.details["osv_fetches"] >= 2
 

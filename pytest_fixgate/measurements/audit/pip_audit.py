@@ -66,7 +66,7 @@ def run_pip_audit(spec: AuditSpec, *, log_path: Path | None, redactor: Redactor)
         redactor=redactor,
         separate_stdout=True,
     )
-    command = shlex.join(["pip-audit", *argv[3:]])
+    command = shlex.join(argv)  # exactly what ran: this interpreter's -m pip_audit
     direct = True if spec.requirements else None
     return parse_pip_audit(result, command=command, version=tool_version(), direct=direct)
 

@@ -23,7 +23,7 @@ def audit_method(spec: AuditSpec) -> str:
     if spec.tool == "pip-audit":
         argv = pip_audit_argv(spec)
         return (
-            f"{shlex.join(['pip-audit', *argv[3:]])}; severity from OSV "
+            f"{shlex.join(argv)}; severity from OSV "
             f"GET {spec.osv_url}/v1/vulns/{{id}} (the record and its aliases)"
         )
     where = f" (in {spec.directory})" if spec.directory else ""
