@@ -54,11 +54,11 @@ window = "5s"
 
 
 def run_watch_demo(fault_name: str, duration: str, report_dir: Path, extra: list[str]) -> int:
-    from pytest_fixgate.demo import FAULTS, demo_config, demo_stack, ensure_demo_extra
+    from pytest_fixgate.demo import FAULTS, demo_config, demo_stack, ensure_redis_server
     from pytest_fixgate.reference import ProcessStartError
 
     fault = FAULTS[fault_name]
-    ensure_demo_extra()
+    ensure_redis_server()
     print(f"fixgate watch --demo: fault {fault_name!r}: {fault.help}", flush=True)
     with contextlib.ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fixgate-watch-")))
