@@ -281,3 +281,31 @@ def test_resume_drops_a_partial_last_line_then_appends(tmp_path) -> None:
         (0.0, Rate(0, 1)),
         (1.0, Rate(1, 1)),
     ]
+
+
+latencies = st.lists(
+    st.one_of(st.none(), st.lists(st.integers(1, 5000).map(float), max_size=5)),
+    min_size=1,
+    max_size=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(stream=latencies, span=st.integers(1, 8), q=st.sampled_from([50, 95, 99]))
+def test_window_quantile_is_the_nearest_rank_of_the_merged_samples(
+    stream: list[list[float] | None], span: int, q: int
+) -> None:
+    import math
+
+    rule = Rule("p", "SEV-2", _compile(f"p({q}) > 1500ms", METRICS), window_s=span)
+    engine = Engine([rule])
+    for i, values in enumerate(stream):
+        readings = {} if values is None else {"probe": {"latency": Dist(tuple(values))}}
+        status = engine.step(Tick(float(i), readings)).statuses[0]
+        merged = sorted(v for entry in stream[max(0, i - span + 1) : i + 1] if entry for v in entry)
+        if not merged:
+            assert status.value is None and status.state is RuleState.NO_DATA
+            continue
+        expected = merged[max(1, math.ceil(q / 100 * len(merged))) - 1]
+        assert (status.value, status.samples) == (expected, len(merged))
+        assert (status.state is RuleState.FIRING) == (expected > 1500)
