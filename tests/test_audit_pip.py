@@ -234,3 +234,21 @@ def test_audit_defaults(tmp_path: Path) -> None:
     assert spec.audit_level.label == "high" and spec.production_only is True
     assert spec.osv_url == "https://api.osv.dev"  # the query URL is accepted as the base
     assert spec.registry is None and spec.waivers == () and spec.timeout_s == 300
+
+
+def test_two_audit_gates_of_one_run_fetch_each_advisory_once(
+    tmp_path: Path, osv: AdvisoryServer
+) -> None:
+    pinned(tmp_path / "api", "requests==2.19.1")
+    pinned(tmp_path / "worker", "requests==2.19.1", "idna==3.7")
+    tables = "".join(
+        f'[[env.staging.audit]]\nid = "{name}"\ntool = "pip-audit"\n'
+        f'requirements = ["{name}/requirements.txt"]\nosv_url = "{osv.base_url}"\n\n'
+        for name in ("api", "worker")
+    )
+    result = run_gate(
+        tmp_path, staging_config(f"http://127.0.0.1:{free_port()}", tables), suite=SUITE
+    )
+    assert result.gate("audit.api")["outcome"] == result.gate("audit.worker")["outcome"] == "FAIL"
+    gets = [p for p in osv.paths() if p.startswith("/v1/vulns/")]
+    assert len(gets) == len(set(gets)) == 6, gets

@@ -174,3 +174,14 @@ def test_the_build_gate_modules_import_neither_pytest_nor_httpx() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_lookups_sharing_a_session_cache_fetch_each_advisory_once(osv: AdvisoryServer) -> None:
+    shared: dict = {}
+    first = OsvLookup(osv.base_url, shared=shared)
+    first.rate([finding("PYSEC-2018-28")])
+    second = OsvLookup(osv.base_url, shared=shared)
+    (rated,) = second.rate([finding("PYSEC-2018-28", "GHSA-x84v-xcm2-53pg")])
+    assert rated.severity is Severity.HIGH
+    assert (first.fetches, second.fetches) == (3, 0)
+    assert len(osv.paths()) == 3

@@ -8,8 +8,8 @@ takes the highest of:
   the vector (:mod:`.cvss`), 9.0+ critical, 7.0+ high, 4.0+ moderate, else low;
 - ``database_specific.severity`` (GitHub's LOW / MODERATE / HIGH / CRITICAL).
 
-Each id is fetched once per look-up object (concurrently; a gate makes one),
-not once per finding. A 404 is "no such record"; an unreachable server, a
+Each id is fetched once per gate session (concurrently; the gates share what
+was fetched), not once per finding. A 404 is "no such record"; an unreachable server, a
 status other than 200/404 or a body that is not an OSV record raise
 :class:`~pytest_fixgate.errors.ProbeError`: the gate cannot decide.
 """
@@ -44,19 +44,34 @@ class SeverityVerdict:
 class OsvLookup:
     """Fetches OSV records by id, each at most once."""
 
-    def __init__(self, osv_url: str, *, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        osv_url: str,
+        *,
+        timeout_s: float = 10.0,
+        shared: dict[tuple[str, str], dict[str, Any] | None] | None = None,
+    ) -> None:
+        """``shared``: records already fetched in this gate session, by (OSV URL, id), so
+        that two audit gates naming one advisory fetch it once."""
         self.base_url = osv_url.rstrip("/")
         self.timeout_s = timeout_s
         self._records: dict[str, dict[str, Any] | None] = {}
+        self._shared = shared if shared is not None else {}
         self.fetches = 0  # how many GETs were made, for the evidence and the benchmark
 
     def records(self, ids: Iterable[str]) -> dict[str, dict[str, Any] | None]:
         """The record of each id (``None``: OSV has none), fetched concurrently."""
+        ids = list(ids)
+        for vuln_id in ids:
+            key = (self.base_url, vuln_id)
+            if vuln_id not in self._records and key in self._shared:
+                self._records[vuln_id] = self._shared[key]
         wanted = [i for i in dict.fromkeys(ids) if i not in self._records]
         if wanted:
             with ThreadPoolExecutor(max_workers=min(_WORKERS, len(wanted))) as pool:
                 for vuln_id, record in zip(wanted, pool.map(self._get, wanted), strict=True):
                     self._records[vuln_id] = record
+                    self._shared[(self.base_url, vuln_id)] = record
         return {i: self._records[i] for i in ids}
 
     def _get(self, vuln_id: str) -> dict[str, Any] | None:

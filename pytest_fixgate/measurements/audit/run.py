@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from pytest_fixgate import timing
 from pytest_fixgate.config.audit import AuditSpec
@@ -30,9 +31,17 @@ def audit_method(spec: AuditSpec) -> str:
     return f"{shlex.join(npm_audit_argv(spec))}{where}; severity as {spec.tool} reports it"
 
 
-def run_audit(spec: AuditSpec, *, report_dir: Path, log: str, redactor: Redactor) -> AuditReport:
+def run_audit(
+    spec: AuditSpec,
+    *,
+    report_dir: Path,
+    log: str,
+    redactor: Redactor,
+    osv_records: dict[tuple[str, str], dict[str, Any] | None] | None = None,
+) -> AuditReport:
     """Run the audit; the tool's stderr goes to ``report_dir/log``. Raises ProbeError when
-    the tool or the severity look-up could not do its job (the gate's ERROR)."""
+    the tool or the severity look-up could not do its job (the gate's ERROR).
+    ``osv_records``: OSV records fetched by earlier audit gates of this session."""
     folder = spec.directory if spec.tool != "pip-audit" else spec.path
     if folder is not None and not folder.is_dir():
         key = "directory" if spec.tool != "pip-audit" else "path"
@@ -47,7 +56,7 @@ def run_audit(spec: AuditSpec, *, report_dir: Path, log: str, redactor: Redactor
     if not unknown and not unmatched:
         return report
     started = timing.monotonic()
-    lookup = OsvLookup(spec.osv_url, timeout_s=min(spec.timeout_s, 30.0))
+    lookup = OsvLookup(spec.osv_url, timeout_s=min(spec.timeout_s, 30.0), shared=osv_records)
     findings = report.findings
     extra = dict(report.extra)
     if unknown:
