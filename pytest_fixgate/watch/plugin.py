@@ -164,7 +164,7 @@ class WatchGate:
         with self._terminal() as stream:
             line = LiveLine(run.env.name, self.cfg.duration_s, stream)
             try:
-                return run_watch(
+                report = run_watch(
                     request,
                     on_tick=line,
                     on_alert=lambda alert: self.config.hook.pytest_fixgate_alert(
@@ -173,6 +173,12 @@ class WatchGate:
                 )
             finally:
                 line.close()
+            rollback = report.finding.evidence.details.get("rollback")
+            if rollback is not None and not rollback["ok"]:
+                # Loud, at once: someone has to roll back by hand.
+                stream.write(f"fixgate: {report.finding.evidence.reason}\n")
+                stream.flush()
+            return report
 
     @contextlib.contextmanager
     def _terminal(self) -> Iterator[Any]:
