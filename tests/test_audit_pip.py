@@ -252,3 +252,35 @@ def test_two_audit_gates_of_one_run_fetch_each_advisory_once(
     assert result.gate("audit.api")["outcome"] == result.gate("audit.worker")["outcome"] == "FAIL"
     gets = [p for p in osv.paths() if p.startswith("/v1/vulns/")]
     assert len(gets) == len(set(gets)) == 6, gets
+
+
+def test_an_advisory_without_any_severity_fails_closed_end_to_end(
+    tmp_path: Path, osv: AdvisoryServer
+) -> None:
+    # A record OSV serves with no severity, no alias that has one (such records exist:
+    # many PYSEC entries before their GHSA review).
+    record = {
+        "schema_version": "1.6.0",
+        "id": "PYSEC-2099-7",
+        "modified": "2026-11-01T00:00:00Z",
+        "details": "A made-up advisory with no severity anywhere.",
+        "affected": [
+            {
+                "package": {"name": "itsdangerous", "ecosystem": "PyPI"},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}]}],
+            }
+        ],
+    }
+    osv.records["PYSEC-2099-7"] = record
+    try:
+        finding = audit(pip_spec(tmp_path, osv.base_url, "itsdangerous==2.2.0"), tmp_path / "r")
+    finally:
+        del osv.records["PYSEC-2099-7"]
+    assert finding.outcome is Outcome.FAIL
+    assert "itsdangerous 2.2.0 PYSEC-2099-7 severity unknown" in finding.evidence.reason
+    (row,) = finding.evidence.details["findings"]
+    assert row["severity"] == "unknown"
+    assert (
+        row["severity_source"]
+        == "severity unknown: no CVSS v3 vector or database severity in OSV for PYSEC-2099-7"
+    )
