@@ -309,3 +309,73 @@ def test_window_quantile_is_the_nearest_rank_of_the_merged_samples(
         expected = merged[max(1, math.ceil(q / 100 * len(merged))) - 1]
         assert (status.value, status.samples) == (expected, len(merged))
         assert (status.state is RuleState.FIRING) == (expected > 1500)
+
+
+class _FakeClock:
+    """The injected clock: sleeping moves time, nothing waits."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 6))
+        self.now += seconds
+
+
+class _Source:
+    method = "fake"
+
+    def __init__(self, name: str, values: list[object], clock: _FakeClock, cost_s: float) -> None:
+        self.name, self.values, self.clock, self.cost_s = name, list(values), clock, cost_s
+
+    def sample(self) -> dict:
+        self.clock.now += self.cost_s  # sampling takes time
+        value = self.values.pop(0)
+        if isinstance(value, Exception):
+            raise value
+        return {"error_rate": value}
+
+    def close(self) -> None:
+        pass
+
+
+def _loop(tmp_path, values: list[object], duration: float, cost_s: float = 0.2):
+    from pytest_fixgate.redaction import Redactor
+    from pytest_fixgate.watch.sampler import run_loop
+    from pytest_fixgate.watch.samples import SamplesWriter, read_samples
+
+    clock = _FakeClock()
+    engine = Engine([Rule("r", "SEV-1", ERR, for_s=2)])
+    writer = SamplesWriter.create(tmp_path / "w.samples.jsonl", {"env": "x"})
+    result = run_loop(
+        engine=engine,
+        sources={"probe": _Source("probe", values, clock, cost_s)},
+        writer=writer,
+        duration_s=duration,
+        interval_s=1.0,
+        redactor=Redactor(["s3cret"]),
+        clock=clock,
+    )
+    writer.close()
+    return result, read_samples(writer.path).ticks, clock
+
+
+def test_live_loop_ticks_on_schedule_with_an_injected_clock(tmp_path) -> None:
+    ok = Rate(0, 1)
+    result, ticks, clock = _loop(tmp_path, [ok, ok, RuntimeError("no s3cret here"), ok, ok], 4.0)
+    assert (result.finished, result.rolled_back) == (True, False)
+    assert [t.t for t in ticks] == [0.0, 1.0, 2.0, 3.0, 4.0]  # due times: no drift
+    assert clock.slept == [0.8, 0.8, 0.8, 0.8]  # each tick's 0.2 s of sampling is absorbed
+    assert ticks[2].errors == {"probe": "no *** here"}  # a gap, redacted
+    assert ticks[2].readings == {}
+
+
+def test_live_loop_stops_at_the_rollback_tick(tmp_path) -> None:
+    bad = Rate(1, 1)
+    result, ticks, _ = _loop(tmp_path, [Rate(0, 1), bad, bad, bad, bad, bad], 30.0)
+    assert result.rolled_back and result.last_t == 3.0  # bad from t=1, held 2 s
+    assert len(ticks) == 4
