@@ -284,3 +284,24 @@ def test_an_advisory_without_any_severity_fails_closed_end_to_end(
         row["severity_source"]
         == "severity unknown: no CVSS v3 vector or database severity in OSV for PYSEC-2099-7"
     )
+
+
+def test_secret_env_values_reach_no_artifact(tmp_path: Path, osv: AdvisoryServer) -> None:
+    # Contrived but exact: the tool prints the secret's value (here, in a file name it
+    # cannot read), as a tool may print a token from a registry URL.
+    token = "tok-Planted-9Zq1"
+    config = staging_config(
+        f"http://127.0.0.1:{free_port()}",
+        "[[env.staging.audit]]\n"
+        f'id = "python"\ntool = "pip-audit"\nrequirements = ["{token}.txt"]\n'
+        f'osv_url = "{osv.base_url}"\nsecret_env = ["PRIVATE_INDEX_TOKEN"]\n',
+    )
+    result = run_gate(tmp_path, config, environ={"PRIVATE_INDEX_TOKEN": token}, suite=SUITE)
+    gate = result.gate("audit.python")
+    assert gate["outcome"] == "ERROR" and "invalid requirements input" in gate["reason"]
+    assert "***" in gate["reason"]
+    files = [p for p in result.report_dir.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".log" for p in files)
+    for path in files:
+        assert token not in path.read_text(encoding="utf-8", errors="replace"), path
+    assert token not in result.output

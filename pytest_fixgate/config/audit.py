@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pytest_fixgate.config.commands import local_path, parse_entries
+from pytest_fixgate.config.commands import local_path, parse_entries, secret_env_names
 from pytest_fixgate.config.table import ConfigTable
 from pytest_fixgate.errors import ConfigError
 from pytest_fixgate.kinds import GateKind, KindContext
@@ -44,6 +44,7 @@ class AuditSpec:
     waivers: tuple[Waiver, ...] = ()
     timeout_s: float = 300.0
     fetch_retries: int | None = None  # npm/pnpm network retries; None: the tool's default
+    secret_env: tuple[str, ...] = ()  # e.g. a private registry's token: masked in the log
 
     @property
     def gate_id(self) -> str:
@@ -93,6 +94,7 @@ def _parse_one(table: ConfigTable, ctx: KindContext) -> AuditSpec:
         "waivers_file": waivers_file,
         "waivers": waivers,
         "timeout_s": table.duration("timeout", "5m"),
+        "secret_env": secret_env_names(table),
     }
     if tool == "pip-audit":
         spec = _pip_audit(table, ctx, common)
@@ -145,5 +147,6 @@ KIND = GateKind(
     parse=parse_audits,
     gate_ids=lambda specs, env: [s.gate_id for s in specs],
     params={"audit_spec": lambda specs, env: [(s.id, s) for s in specs]},
+    secret_envs=lambda specs: [name for s in specs for name in s.secret_env],
     title="Dependency audits",
 )

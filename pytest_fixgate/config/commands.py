@@ -18,7 +18,14 @@ from pytest_fixgate.config.table import ConfigTable
 from pytest_fixgate.errors import ConfigError
 from pytest_fixgate.kinds import GateKind, KindContext
 
-__all__ = ["KIND", "CommandSpec", "local_path", "parse_commands", "parse_entries"]
+__all__ = [
+    "KIND",
+    "CommandSpec",
+    "local_path",
+    "parse_commands",
+    "parse_entries",
+    "secret_env_names",
+]
 
 
 class _Entry(Protocol):
@@ -65,6 +72,18 @@ def local_path(table: ConfigTable, name: str, ctx: KindContext, default: Path | 
     return (ctx.base_dir / value).resolve()
 
 
+def secret_env_names(table: ConfigTable) -> tuple[str, ...]:
+    """``secret_env``: names of variables whose values are masked; a value that is not a
+    variable name is refused without being echoed (it may be a pasted secret)."""
+    names = table.get("secret_env", list, [], expected="a list of environment variable names")
+    for i, name in enumerate(names):
+        if not isinstance(name, str) or not _ENV_NAME.match(name):
+            raise table.error(
+                f"secret_env[{i}]", "(not shown)", "the NAME of an environment variable"
+            )
+    return tuple(names)
+
+
 def _parse_one(table: ConfigTable, ctx: KindContext) -> CommandSpec:
     gate_id = table.get("id", str, expected='a short name such as "lint"')
     if not _ID.match(gate_id):
@@ -83,20 +102,14 @@ def _parse_one(table: ConfigTable, ctx: KindContext) -> CommandSpec:
     for name, value in env.items():
         if not _ENV_NAME.match(name) or not isinstance(value, str):
             raise table.error(f"env.{name}", value, "a string value for a variable name")
-    secret_env = table.get("secret_env", list, [], expected="a list of environment variable names")
-    for i, name in enumerate(secret_env):
-        if not isinstance(name, str) or not _ENV_NAME.match(name):
-            # Never echo it: it may be a pasted secret value.
-            raise table.error(
-                f"secret_env[{i}]", "(not shown)", "the NAME of an environment variable"
-            )
+    secret_env = secret_env_names(table)
     spec = CommandSpec(
         id=gate_id,
         argv=tuple(argv),
         cwd=local_path(table, "cwd", ctx, ctx.base_dir),
         timeout_s=table.duration("timeout", DEFAULT_TIMEOUT_S),
         env=dict(env),
-        secret_env=tuple(secret_env),
+        secret_env=secret_env,
     )
     table.finish()
     return spec
