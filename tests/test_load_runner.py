@@ -605,6 +605,27 @@ def test_abort_on_fail_stops_a_hopeless_load_early(reference: ReferenceService, 
     assert run.as_dict()["aborted"]["reason"] == run.aborted.reason
 
 
+def test_abort_on_fail_with_workers_counts_their_reports(
+    reference: ReferenceService, tmp_path: Path
+):
+    # The master sees the workers' judged counts in their periodic reports (every ~3 s).
+    reference.set_faults(error_ratio=0.6)
+    spec = spec_for(
+        reference.base_url,
+        write(tmp_path, PLAIN),
+        tmp_path,
+        users=2,
+        duration_s=60,
+        workers=1,
+        abort_error_rate=(("<", 0.01, "error_rate < 1%"),),
+    )
+    started = time.monotonic()
+    run = LoadRunner(spec).run()
+    assert time.monotonic() - started < 20
+    assert run.aborted is not None and run.aborted.at_s < 10
+    assert set(run.overall.failures) == {"http_5xx"} and run.overall.error_rate.low > 0.5
+
+
 def test_abort_when_every_request_fails_to_connect(tmp_path: Path):
     spec = spec_for(
         f"http://127.0.0.1:{unused_port()}",
