@@ -187,6 +187,7 @@ def test_the_gate_end_to_end_with_the_findings_table_in_the_html(
     assert (result.report_dir / log).is_file()
     html = result.files["html"].read_text(encoding="utf-8")
     assert "fixgate-audit" in html and "PYSEC-2018-28" in html and "GHSA-x84v-xcm2-53pg" in html
+    assert '<a href="https://osv.dev/vulnerability/PYSEC-2018-28">PYSEC-2018-28</a>' in html
 
 
 def test_an_environment_is_audited_by_its_site_packages(

@@ -15,6 +15,7 @@ import datetime as _dt
 import html
 from collections import Counter
 from typing import Any
+from urllib.parse import quote
 
 from pytest_fixgate.config.audit import AuditSpec
 from pytest_fixgate.measurements.audit.findings import AuditFinding, AuditReport, Severity
@@ -170,6 +171,12 @@ def findings_table_html(details: dict[str, Any]) -> str:
         ]
         title = html.escape(row.get("severity_source", ""), quote=True)
         tds = "".join(f"<td>{html.escape(str(c))}</td>" for c in cells)
+        # The advisory id links to its OSV page (OSV knows GHSA, PYSEC and CVE ids).
+        ident = html.escape(row["id"])
+        link = f"https://osv.dev/vulnerability/{quote(row['id'], safe='')}"
+        tds = tds.replace(
+            f"<td>{ident}</td>", f'<td><a href="{html.escape(link)}">{ident}</a></td>', 1
+        )
         body.append(f'<tr title="{title}">{tds}</tr>')
     if not body:
         body.append('<tr><td colspan="10">no findings</td></tr>')

@@ -53,7 +53,7 @@ class AuditFinding:
     fixed_versions: tuple[str, ...] = ()
     summary: str = ""
     direct: bool | None = None  # None: the tool does not say
-    url: str = ""
+    url: str = ""  # the tool's link to the advisory (the HTML table links the id)
 
     @property
     def ids(self) -> frozenset[str]:
@@ -77,7 +77,6 @@ class AuditFinding:
             "fixed_versions": list(self.fixed_versions),
             "summary": self.summary,
             "direct": self.direct,
-            "url": self.url,
         }
 
 
