@@ -286,13 +286,6 @@ class LoadRun:
     # Remote workers that took part and sent no capture (measurements/load/remote.py).
     lost_workers: tuple[str, ...] = ()
 
-    def endpoint(self, name: str, method: str | None = None) -> EndpointStats:
-        """The stats of endpoint ``name`` (and ``method``); KeyError when it saw no request."""
-        for ep in self.endpoints:
-            if ep.name == name and (method is None or ep.method == method):
-                return ep
-        raise KeyError(f"no requests to {method + ' ' if method else ''}{name}")
-
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready, for the verdict's evidence."""
         return {
