@@ -139,6 +139,20 @@ def suite_dir() -> Path:
     return suite
 
 
+def ensure_demo_extra() -> None:
+    """The reference service's server stack is an extra: a CI gate run does not need it."""
+    import importlib.util
+
+    missing = [
+        m for m in ("starlette", "uvicorn", "secantus") if importlib.util.find_spec(m) is None
+    ]
+    if missing:
+        raise SystemExit(
+            f"fixgate demo: {', '.join(missing)} not installed; the demo needs the demo extra: "
+            "pip install 'pytest-fixgate[demo]'"
+        )
+
+
 def ensure_redis_server() -> None:
     """Install redis-server with apt-get when it is missing and we may (root)."""
     if shutil.which("redis-server"):
@@ -334,6 +348,7 @@ def run_demo(
 ) -> int:
     fault = FAULTS[fault_name]
     suite = suite_dir()
+    ensure_demo_extra()
     if redis_url is None:
         ensure_redis_server()
     elif (problem := check_redis(redis_url)) is not None:  # nothing started, nothing installed
