@@ -319,7 +319,8 @@ class Ready(HttpUser):
 """
 
 
-def test_a_hang_is_seen_in_its_windows(tmp_path: Path, reference: Any) -> None:
+@pytest.mark.parametrize("workers", [0, 1], ids=["one-process", "master-and-worker"])
+def test_a_hang_is_seen_in_its_windows(tmp_path: Path, reference: Any, workers: int) -> None:
     locustfile = tmp_path / "hang.py"
     locustfile.write_text(HANG_AFTER_4_5_S)
     config = load_config(
@@ -328,7 +329,7 @@ def test_a_hang_is_seen_in_its_windows(tmp_path: Path, reference: Any) -> None:
         duration="10s",
         thresholds=["p(95) < 1500ms"],
         locustfile=str(locustfile),
-        extra='window = "2s"\nrequest_timeout = "2s"',
+        extra=f'window = "2s"\nrequest_timeout = "2s"\nworkers = {workers}',
     )
     run = run_gate(tmp_path, config, timeout=90)
     gate = load_gates(run)["load.p(95)"]

@@ -29,8 +29,9 @@ What it does, per Locust role:
   ``capture-master.json`` at ``quitting``. With ``FIXGATE_ABORT`` it also
   stops a load run whose FAIL is already certain (abort on fail): an
   error-rate interval wholly over its limit after ``min_requests`` judged
-  requests, every judged request so far failing to connect, or (one
-  process only) a finished window whose p95 is wholly over its limit.
+  requests, every judged request so far failing to connect, or a finished
+  window whose p95 is wholly over its limit (with workers: once every
+  worker has sent that window with its periodic report).
 
 Configuration, from the environment set by the runner:
 ``FIXGATE_CAPTURE_DIR``, ``FIXGATE_STEP_S``, ``FIXGATE_DURATION_S``,
@@ -222,7 +223,9 @@ class Capture:
         # Judged (after the warm-up) requests, failures, rate-limited, connection failures.
         self.delta_judged = [0, 0, 0, 0]
         self.judged = [0, 0, 0, 0]  # totals, for abort on fail (local / master)
-        self.windows_checked = 0
+        self.windows_taken = 0
+        # Master: finished windows from each worker, {index: {client id: (hist, censored)}}.
+        self.worker_windows: dict[int, dict[str, tuple[Any, Any]]] = {}
         self.aborted: dict[str, Any] | None = None
         self.written = False
 
@@ -389,6 +392,10 @@ class Capture:
     def on_report_to_master(self, client_id: str, data: dict[str, Any]) -> None:
         hist, counts, judged = self.take_delta()
         data["fixgate"] = {"hist": hist.encode(), "counts": counts, "judged": judged}
+        if self.abort_rules and self.t0 is not None and self.t_end is None:
+            # Each finished window once, for the master's "a window already failed" rule.
+            finished = self._finished_windows(time.monotonic() - self.t0)
+            data["fixgate"]["windows"] = {str(i): [d.encode(), c.encode()] for i, d, c in finished}
 
     def on_worker_report(self, client_id: str, data: dict[str, Any]) -> None:
         delta = data.get("fixgate")
@@ -398,6 +405,11 @@ class Capture:
             self.judged = [
                 a + b for a, b in zip(self.judged, delta.get("judged", [0] * 4), strict=True)
             ]
+            for key, (done, censored) in delta.get("windows", {}).items():
+                self.worker_windows.setdefault(int(key), {})[client_id] = (
+                    _stats.LatencyHistogram.decode(done),
+                    _stats.LatencyHistogram.decode(censored),
+                )
 
     # -- progress -----------------------------------------------------------------
     def progress_loop(self) -> None:
@@ -458,19 +470,25 @@ class Capture:
                     f"{failures} of {served} judged requests failed: the error rate's "
                     f"{confidence:.0%} interval lies wholly over {text}"
                 )
-        window_s = rules.get("window_s")
-        if window_s and rules.get("window_p95") and self.role == "local":
-            return self._failed_window(float(window_s), elapsed_s, rules, confidence)
+        if rules.get("window_s") and rules.get("window_p95"):
+            if self.role == "local":
+                return self._failed_window(self._finished_windows(elapsed_s))
+            return self._failed_window(self._complete_worker_windows())
         return None
 
-    def _failed_window(
-        self, window_s: float, elapsed_s: float, rules: dict[str, Any], confidence: float
-    ) -> str | None:
+    def _finished_windows(self, elapsed_s: float) -> list[tuple[int, Any, Any]]:
+        """Windows of this process that ended by ``elapsed_s`` and were not taken yet:
+        (index, successes, censored). A request belongs to the window it ENDED in, so a
+        window is final once its end has passed."""
+        window_s = float((self.abort_rules or {}).get("window_s") or 0)
+        if not window_s:
+            return []
         per_window = max(1, round(window_s / self.step_s))
         first_judged = int(-(-self.warmup_s // self.step_s))  # steps from the warm-up's end
-        while (self.windows_checked + 1) * window_s <= elapsed_s:
-            index = self.windows_checked
-            self.windows_checked += 1
+        out = []
+        while (self.windows_taken + 1) * window_s <= elapsed_s:
+            index = self.windows_taken
+            self.windows_taken += 1
             steps = [
                 s for s in range(index * per_window, (index + 1) * per_window) if s >= first_judged
             ]
@@ -480,10 +498,18 @@ class Capture:
             censored = _stats.LatencyHistogram.merged(
                 e.censored.histogram(s) for e in self.endpoints.values() for s in steps
             )
+            out.append((index, done, censored))
+        return out
+
+    def _failed_window(self, windows: list[tuple[int, Any, Any]]) -> str | None:
+        rules = self.abort_rules or {}
+        window_s = float(rules.get("window_s") or 0)
+        confidence = float(rules.get("confidence", 0.95))
+        for index, done, censored in windows:
             if done.count + censored.count == 0:
                 continue
             est = _stats.censored_percentile(done, censored, 0.95, confidence)
-            for op, limit, text in rules["window_p95"]:
+            for op, limit, text in rules.get("window_p95", ()):
                 if _over(op, float(limit), est.low_ms):
                     return (
                         f"window {index * window_s:g}-{(index + 1) * window_s:g} s failed: "
@@ -491,6 +517,20 @@ class Capture:
                         f"over {text}"
                     )
         return None
+
+    def _complete_worker_windows(self) -> list[tuple[int, Any, Any]]:
+        """Master: the windows every worker has sent, merged, each once."""
+        runner = self.env.runner
+        expected = max(1, int(getattr(runner, "worker_count", 0) or 0))
+        out = []
+        for index in sorted(self.worker_windows):
+            parts = self.worker_windows[index]
+            if len(parts) >= expected:
+                del self.worker_windows[index]
+                done = _stats.LatencyHistogram.merged(d for d, _ in parts.values())
+                censored = _stats.LatencyHistogram.merged(c for _, c in parts.values())
+                out.append((index, done, censored))
+        return out
 
     def abort(self, elapsed_s: float, reason: str) -> None:
         self.aborted = {"at_s": round(elapsed_s, 3), "reason": reason}
