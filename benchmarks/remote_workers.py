@@ -16,6 +16,10 @@ is what limits scaling here: every worker, the master and the server share
 the same cores.
 
 Usage: python benchmarks/remote_workers.py [SECONDS] [REPS]   (default 6 3)
+
+On a busy machine requests/s swing by 2x from run to run; it also prints the
+Locust processes' CPU time per request (getrusage of the reaped processes, start-up
+included), which a busy neighbour barely moves.
 """
 
 from __future__ import annotations
@@ -30,13 +34,44 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from load_overhead import SCENARIO, SERVER, USERS, fixgate, free_port, plain, wait_for_port
+from load_overhead import (
+    SCENARIO,
+    SERVER,
+    USERS,
+    children_cpu_s,
+    free_port,
+    plain,
+    wait_for_port,
+)
 
 from pytest_fixgate.config.remote_workers import RemoteWorkers
-from pytest_fixgate.measurements.load import LoadSpec
+from pytest_fixgate.measurements.load import LoadRun, LoadRunner, LoadSpec
 from pytest_fixgate.measurements.load.remote import RemoteLoadRunner, worker_command
 
 COUNTS = (1, 2, 4)
+
+
+def _check(run: LoadRun) -> None:
+    # A request Locust kills in flight at stop (a user it stops in its wait, already in
+    # its next request) is "unfinished": rare, with local and remote workers alike.
+    others = {k: v for k, v in run.overall.failures.items() if v and k != "unfinished"}
+    assert not others, run.overall.failures
+
+
+def local(host: str, scenario: Path, seconds: int, out: Path, workers: int) -> tuple[float, int]:
+    """fixgate's LoadRunner with N local workers; (requests/s, requests)."""
+    spec = LoadSpec(
+        host=host,
+        locustfile=scenario,
+        users=USERS,
+        spawn_rate=100,
+        duration_s=seconds,
+        results_dir=out,
+        workers=workers,
+    )
+    run = LoadRunner(spec).run()
+    _check(run)
+    return run.overall.rps, run.overall.requests
 
 
 def remote(host: str, scenario: Path, seconds: int, out: Path, workers: int) -> tuple[float, int]:
@@ -66,16 +101,14 @@ def remote(host: str, scenario: Path, seconds: int, out: Path, workers: int) -> 
                     proc.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     proc.kill()
-    # A request Locust kills in flight at stop (a user it stops in its wait, already in
-    # its next request) is "unfinished": rare, and the same with local workers.
-    others = {k: v for k, v in run.overall.failures.items() if v and k != "unfinished"}
-    assert not others, run.overall.failures
+    _check(run)
     assert not run.lost_workers, run.lost_workers
     return run.overall.rps, run.overall.requests
 
 
 def main(seconds: int, reps: int) -> int:
     rates: dict[tuple[str, int], list[float]] = {}
+    cpu_us: dict[tuple[str, int], list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="fixgate-bench-remote-") as tmp:
         work = Path(tmp)
         scenario = work / "scenario.py"
@@ -89,21 +122,27 @@ def main(seconds: int, reps: int) -> int:
             host = f"http://127.0.0.1:{port}"
             for rep in range(reps):
                 for n in COUNTS:
-                    for name, fn in (("plain", plain), ("local", fixgate), ("remote", remote)):
+                    for name, fn in (("plain", plain), ("local", local), ("remote", remote)):
                         out = work / f"{name}{n}-{rep}"
                         if name == "remote":
                             out.mkdir()
+                        before = children_cpu_s()
                         rps, requests = fn(host, scenario, seconds, out, n)
+                        # Reaped Locust processes' CPU (start-up included): a busy
+                        # neighbour moves this far less than requests/s.
+                        per_request = (children_cpu_s() - before) / requests * 1e6
                         rates.setdefault((name, n), []).append(rps)
+                        cpu_us.setdefault((name, n), []).append(per_request)
                         print(
                             f"rep {rep + 1}/{reps} {name:<6} x{n} {rps:8.0f} requests/s "
-                            f"({requests} requests)",
+                            f"{per_request:6.1f} us CPU/request ({requests} requests)",
                             flush=True,
                         )
         finally:
             server.kill()
             server.wait()
     median = {key: statistics.median(values) for key, values in rates.items()}
+    cpu = {key: statistics.median(values) for key, values in cpu_us.items()}
     print(f"\n{os.cpu_count()} cores, {USERS} users flat out, {seconds} s runs, median of {reps}")
     print("workers  plain rps  local rps  remote rps  remote/plain  remote/local")
     worst = float("inf")
@@ -115,6 +154,10 @@ def main(seconds: int, reps: int) -> int:
             f"{n:>7}  {plain_rps:9.0f}  {local_rps:9.0f}  {remote_rps:10.0f}  {ratio:11.3f}x"
             f"  {remote_rps / local_rps:11.3f}x"
         )
+    print("\nCPU per request (us): workers  plain  local  remote  plain/remote")
+    for n in COUNTS:
+        p, lo, r = (cpu[(k, n)] for k in ("plain", "local", "remote"))
+        print(f"{n:>33}  {p:5.0f}  {lo:5.0f}  {r:6.0f}  {p / r:11.3f}x")
     print(f"\nworst ratio {worst:.3f}x (target >= 0.9x)")
     return 0 if worst >= 0.9 else 1
 

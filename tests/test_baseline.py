@@ -151,6 +151,8 @@ def test_no_baseline_is_said(first_release: dict[str, Any]) -> None:
     assert baseline["reason"].startswith("no baseline found: no PROMOTE verdict of staging in ")
     assert "refs/notes/fixgate" in baseline["reason"]
     assert "fixgate baseline: no baseline found" in run.output
+    html = run.files["html"].read_text()
+    assert "id='fixgate-baseline'" in html and "no baseline found: no PROMOTE verdict" in html
     assert all("baseline" not in g["evidence"] for g in run.verdict["gates"])
 
 

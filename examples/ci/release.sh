@@ -19,6 +19,8 @@
 #   FIXGATE_REPORT_DIR         report folder (default reports)
 #   FIXGATE_GATE_ARGS          more pytest arguments for both gate runs (e.g. "-n 2")
 #   FIXGATE_PYTEST, FIXGATE_CLI  commands to run (default: pytest, fixgate)
+#
+# git needs user.name and user.email here: the tag and the notes are git objects.
 set -eu
 
 : "${FIXGATE_VERSION:?set FIXGATE_VERSION to the release tag, e.g. v1.4.2}"
