@@ -258,6 +258,10 @@ duration = "6s"
 warmup = "1s"
 locust_args = ["--ready-wait-min-s=0.02", "--ready-wait-max-s=0.05"]
 thresholds = ["p(95) < 1500ms", "p(99) < 2500ms", "error_rate < 1%"]
+
+# Compared with the last PROMOTE of the demo in the same report folder (run it twice).
+[env.demo.baseline]
+tolerance = {{ "load.p(95)" = "+50%", "load.error_rate" = "+0.5pp" }}
 """
     )
 
