@@ -221,20 +221,13 @@ def test_wilson_interval_known_values():
 
 @settings(max_examples=50)
 @given(st.lists(st.tuples(st.floats(0.0, 119.9), st.floats(0.0, 5_000.0)), max_size=200))
-def test_windows_coarsen_and_total_exactly(samples):
-    fine = WindowedHistograms(5.0)
+def test_windows_hold_their_samples_and_total_exactly(samples):
+    windows = WindowedHistograms(5.0)
     for offset, ms in samples:
-        fine.histogram(math.floor(offset / 5.0)).record(ms)
-    coarse = fine.coarsen(60.0)
-    assert coarse.total() == fine.total() == hist_of([ms for _, ms in samples])
-    for start, hist in coarse.items():
-        inside = [ms for offset, ms in samples if start <= offset < start + 60.0]
-        assert hist == hist_of(inside)
-
-
-def test_window_coarsening_needs_a_multiple_of_the_step():
-    with pytest.raises(ValueError, match="not a multiple"):
-        WindowedHistograms(5.0).coarsen(7.0)
+        windows.histogram(math.floor(offset / 5.0)).record(ms)
+    assert windows.total() == hist_of([ms for _, ms in samples])
+    for start, hist in windows.items():
+        assert hist == hist_of([ms for offset, ms in samples if start <= offset < start + 5.0])
 
 
 def test_stats_module_imports_neither_pytest_nor_locust():

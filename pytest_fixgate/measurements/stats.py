@@ -618,16 +618,6 @@ class WindowedHistograms:
         for index, hist in other._windows.items():
             self.histogram(index).merge(hist)
 
-    def coarsen(self, window_s: float) -> WindowedHistograms:
-        """Merge into windows of ``window_s`` seconds (a whole multiple of ``step_s``)."""
-        factor = window_s / self.step_s
-        if factor < 1 or abs(factor - round(factor)) > 1e-9:
-            raise ValueError(f"window {window_s} s is not a multiple of the step {self.step_s} s")
-        result = WindowedHistograms(window_s)
-        for index, hist in self._windows.items():
-            result.histogram(index // round(factor)).merge(hist)
-        return result
-
     def total(self) -> LatencyHistogram:
         """All windows merged."""
         return LatencyHistogram.merged(self._windows.values())

@@ -126,12 +126,12 @@ def judge_load_threshold(
 
 def _held_back(result: Finding, stats: EndpointStats, run: LoadRun, min_samples: int) -> Finding:
     """Rule 4: a would-be PASS (or undecided) without enough trustworthy evidence."""
-    if result.outcome not in (Outcome.PASS, Outcome.INCONCLUSIVE) or result.evidence.details.get(
-        "decided_by_generator"
-    ):
+    if result.outcome not in (Outcome.PASS, Outcome.INCONCLUSIVE):
         return result
     ev = result.evidence
     reason = None
+    if ev.details.get("decided_by_generator") and not stats.rate_limited:
+        return result  # its own reason says what to change; a 429 says it first
     if stats.rate_limited:
         reason = (
             f"rate-limited: {stats.rate_limited} of {stats.requests} requests got HTTP 429, "

@@ -407,28 +407,38 @@ def _split_kinds(kinds: Mapping[str, int]) -> tuple[dict[str, int], int]:
 def _window_stats(
     acc: _Acc, window_s: float, confidence: float, first_s: float, last_end_s: float
 ) -> tuple[WindowStats, ...]:
-    """Tumbling windows from ``first_s`` to ``last_end_s``, empty ones included."""
+    """Tumbling windows from ``first_s`` to ``last_end_s``, empty ones included.
+
+    Requests that ended after ``last_end_s`` (in flight when the run time was
+    over, or when the load was stopped early) count in the last window.
+    """
     factor = max(1, round(window_s / acc.step_s))
+    width = acc.step_s * factor
+    first = math.floor(first_s / width + 1e-9)
+    last = max(first + 1, math.ceil(last_end_s / width - 1e-9))  # exclusive
+
+    def window(step: int) -> int:
+        return min(step // factor, last - 1)
+
     grouped_requests: Counter[int] = Counter()
     grouped_kinds: dict[int, Counter[str]] = {}
     for index, n in acc.requests.items():
-        grouped_requests[index // factor] += n
+        grouped_requests[window(index)] += n
     for index, kinds in acc.kinds.items():
-        grouped_kinds.setdefault(index // factor, Counter()).update(kinds)
-    hists = acc.windows.coarsen(acc.step_s * factor)
-    censored = acc.censored.coarsen(acc.step_s * factor)
-    width = acc.step_s * factor
-    first = math.floor(first_s / width + 1e-9)
-    last = max(first, math.ceil(last_end_s / width - 1e-9))  # exclusive
+        grouped_kinds.setdefault(window(index), Counter()).update(kinds)
+    hists, censored = WindowedHistograms(width), WindowedHistograms(width)
+    for steps, grouped in ((acc.windows, hists), (acc.censored, censored)):
+        for start_s, hist in steps.items():
+            grouped.histogram(window(round(start_s / acc.step_s))).merge(hist)
     result = []
     for index in sorted(set(range(first, last)) | set(grouped_requests)):
         failures, limited = _split_kinds(grouped_kinds.get(index, Counter()))
         requests = grouped_requests[index]
-        start = index * acc.step_s * factor
+        start = index * width
         result.append(
             WindowStats(
                 start_s=start,
-                end_s=min(start + acc.step_s * factor, max(last_end_s, start)),
+                end_s=min(start + width, max(last_end_s, start)),
                 requests=requests,
                 failures=sum(failures.values()),
                 rate_limited=limited,
