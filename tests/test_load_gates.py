@@ -160,7 +160,7 @@ def test_rate_limited_is_inconclusive(tmp_path: Path, reference: Any) -> None:
     gates = load_gates(run)
     assert set(gates) == {"load.p(95)", "load.error_rate"}
     for gate in gates.values():
-        assert gate["outcome"] == "INCONCLUSIVE"
+        assert gate["outcome"] == "INCONCLUSIVE", (gate["id"], gate["reason"])
         assert "HTTP 429" in gate["reason"] and "120 requests/min" in gate["reason"]
     assert run.verdict["decision"] == "HOLD"
 

@@ -17,7 +17,8 @@ What it does, per Locust role:
   ``censored`` histogram: their elapsed time is a lower bound of their
   latency. The HTTP clients' ``request`` methods are wrapped: a request
   still in flight when Locust kills its user (the load stopped) is counted
-  as ``unfinished``, censored at its elapsed time; ``HttpUser`` requests get
+  as ``unfinished``, censored at its elapsed time (except Locust's own race,
+  see ``counts_as_unfinished``); ``HttpUser`` requests get
   ``request_timeout`` as their ``timeout`` (FastHttpUser gets it as class
   attributes). At ``quitting`` it writes ``capture-<role>-<pid>.json``.
   Workers write their own file instead of relying on Locust's final report
@@ -215,6 +216,7 @@ class Capture:
         self.t_end: float | None = None
         self.wall_t0: float | None = None
         self.wall_t_end: float | None = None
+        self.stopping_at: float | None = None  # when Locust began stopping the users
         self.endpoints: dict[tuple[str, str], _Endpoint] = {}
         self.recent = _Recent()
         # What happened since the last progress tick / report to the master.
@@ -233,6 +235,7 @@ class Capture:
     def install(self) -> None:
         ev = self.env.events
         ev.test_start.add_listener(self.on_test_start)
+        ev.test_stopping.add_listener(self.on_test_stopping)
         ev.test_stop.add_listener(self.on_test_stop)
         ev.quitting.add_listener(self.on_quitting)
         if self.role != "master":
@@ -284,8 +287,9 @@ class Capture:
             try:
                 return original(session, method, url, *args, **kwargs)
             except gevent.GreenletExit:
-                name = kwargs.get("name") or (args[0] if args and args[0] else None)
-                capture.on_unfinished(method, str(name or url), time.monotonic() - started)
+                if capture.counts_as_unfinished(started):
+                    name = kwargs.get("name") or (args[0] if args and args[0] else None)
+                    capture.on_unfinished(method, str(name or url), time.monotonic() - started)
                 raise
 
         request._fixgate_capture = original  # type: ignore[attr-defined]
@@ -295,6 +299,24 @@ class Capture:
     def on_test_start(self, **_kw: Any) -> None:
         if self.t0 is None:
             self.t0, self.wall_t0 = time.monotonic(), time.time()
+
+    def counts_as_unfinished(self, started: float) -> bool:
+        """A request killed in flight: part of the load unless Locust's own race.
+
+        Locust kills a "waiting" user asynchronously, and the user may begin one more
+        request before the kill lands: a request begun after the stop began and killed
+        before the stop timeout ran out was never part of the load. One in flight since
+        before the stop, or still running when the timeout ran out, is unfinished.
+        """
+        stopping = self.stopping_at
+        if stopping is None or started < stopping:
+            return True
+        grace = float(self.env.stop_timeout or 0)
+        return time.monotonic() - stopping >= 0.9 * grace
+
+    def on_test_stopping(self, **_kw: Any) -> None:
+        if self.stopping_at is None:
+            self.stopping_at = time.monotonic()
 
     def on_test_stop(self, **_kw: Any) -> None:
         self.t_end, self.wall_t_end = time.monotonic(), time.time()
