@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from pytest_fixgate.gate_api import GateRecorder, finding_from_call
+from pytest_fixgate.gate_run import NOT_CONFIGURED_PROPERTY, RESULT_PROPERTY, NotConfigured
 from pytest_fixgate.outcomes.model import GateInfo, GateResult
 from pytest_fixgate.redaction import Redactor
-from pytest_fixgate.run import NOT_CONFIGURED_PROPERTY, RESULT_PROPERTY, NotConfigured
 
 __all__ = ["annotate_report"]
 

@@ -28,12 +28,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LoadCheck",
-    "SharedLoad",
+    "SessionLoad",
     "abort_rules",
     "error_limit",
     "load_checks",
     "load_spec",
-    "shared_load_run",
+    "run_load_once",
 ]
 
 _RUN_FILE = "load-run.pickle"
@@ -105,7 +105,7 @@ def error_limit(load: LoadConfig, endpoint: str | None) -> Threshold | None:
     return None
 
 
-def shared_load_run(
+def run_load_once(
     spec: LoadSpec, folder: Path, on_progress: Callable[[LoadProgress], None] | None = None
 ) -> LoadRun:
     """The session's one load run: run it here, or read the one another worker made."""
@@ -185,7 +185,7 @@ def load_checks(load: LoadConfig) -> list[LoadCheck]:
     return checks
 
 
-class SharedLoad:
+class SessionLoad:
     """What the ``gate_load`` fixture gives a load gate: the session's one load run,
     made on first use. ("Run" alone means the gate run; Locust's is the load run.)"""
 
@@ -224,5 +224,5 @@ class SharedLoad:
                 raise LoadRunError(f"env.{self.env.name}.load: {exc}") from None
             _preflight(self.env)
             with self._progress() as on_progress:
-                self._load_run = shared_load_run(spec, self.folder, on_progress)
+                self._load_run = run_load_once(spec, self.folder, on_progress)
         return self._load_run

@@ -24,12 +24,12 @@ from pytest_fixgate.config.schema import EnvConfig
 from pytest_fixgate.errors import ConfigError
 from pytest_fixgate.gate_api import GateMarker, GateRecorder, gate_marker
 from pytest_fixgate.gate_report import annotate_report
+from pytest_fixgate.gate_run import NOT_CONFIGURED_PROPERTY, RESULT_PROPERTY, GateRun
 from pytest_fixgate.kinds import GateKind, kinds_by_section
-from pytest_fixgate.load_session import SharedLoad
+from pytest_fixgate.load_session import SessionLoad
 from pytest_fixgate.outcomes.model import GateInfo
 from pytest_fixgate.redaction import Redactor
 from pytest_fixgate.release.baseline import baseline_file_arg
-from pytest_fixgate.run import NOT_CONFIGURED_PROPERTY, RESULT_PROPERTY, GateRun
 
 __all__ = [
     "NOT_CONFIGURED_PROPERTY",
@@ -357,7 +357,7 @@ def gate(request: pytest.FixtureRequest) -> GateRecorder:
 @pytest.fixture(scope="session")
 def gate_load(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> SharedLoad:
+) -> SessionLoad:
     """The session's one Locust run (``[env.X.load]``), made when a load gate first asks."""
     config = request.config
     run = config.stash.get(RUN_KEY, None)
@@ -366,7 +366,7 @@ def gate_load(
     base = tmp_path_factory.getbasetemp()
     # Under xdist every worker has its own basetemp; their parent is the session's.
     shared = base.parent if hasattr(config, "workerinput") else base
-    return SharedLoad(
+    return SessionLoad(
         run.env,
         shared / "fixgate-load",
         config.getoption("gate_load_workers"),

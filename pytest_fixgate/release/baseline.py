@@ -29,7 +29,7 @@ from pytest_fixgate.release.notes import NOTES_REF, NoteProblem, read_record
 from pytest_fixgate.release.verdicts import Verdict, VerdictUnreadable, read_verdict
 
 if TYPE_CHECKING:
-    from pytest_fixgate.run import GateRun
+    from pytest_fixgate.gate_run import GateRun
 
 __all__ = [
     "Baseline",

@@ -14,14 +14,7 @@ from typing import Any
 
 import pytest
 
-from pytest_fixgate.outcomes.model import Evidence, GateInfo, GateResult, Outcome
-from pytest_fixgate.redaction import Redactor
-from pytest_fixgate.reports.environment import environment_rows
-from pytest_fixgate.reports.html import EXTRAS_ATTRIBUTE, render_html
-from pytest_fixgate.reports.junit import render_junit
-from pytest_fixgate.reports.markdown import render_markdown
-from pytest_fixgate.reports.verdict import build_verdict, write_json, write_text
-from pytest_fixgate.run import (
+from pytest_fixgate.gate_run import (
     NOT_CONFIGURED_PROPERTY,
     RESULT_PROPERTY,
     GateRun,
@@ -29,6 +22,13 @@ from pytest_fixgate.run import (
     ReportPaths,
     current_commit,
 )
+from pytest_fixgate.outcomes.model import Evidence, GateInfo, GateResult, Outcome
+from pytest_fixgate.redaction import Redactor
+from pytest_fixgate.reports.environment import environment_rows
+from pytest_fixgate.reports.html import EXTRAS_ATTRIBUTE, render_html
+from pytest_fixgate.reports.junit import render_junit
+from pytest_fixgate.reports.markdown import render_markdown
+from pytest_fixgate.reports.verdict import build_verdict, write_json, write_text
 
 __all__ = ["GateReporter"]
 

@@ -16,8 +16,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from pytest_fixgate.gate_run import GateRun
 from pytest_fixgate.outcomes.model import Outcome
-from pytest_fixgate.run import GateRun
 
 __all__ = ["SCHEMA", "body_sha256", "build_verdict", "write_json", "write_text"]
 

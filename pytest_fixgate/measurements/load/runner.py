@@ -23,7 +23,6 @@ import contextlib
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 from collections.abc import Callable
@@ -35,6 +34,7 @@ import psutil
 
 from ... import timing
 from ...errors import ProbeError
+from ..process import ManagedProcess
 from .progress import LoadProgress
 from .results import CaptureFileError, CpuUsage, LoadRun, build_load_run
 from .spec import LoadSpec
@@ -136,17 +136,10 @@ class _Proc:
         self.role = role
         self.argv = argv
         self.log_path = log_path
-        with log_path.open("wb") as log:
-            # Own session: killing the group reaches anything Locust starts.
-            self.popen = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                cwd=cwd,
-                start_new_session=True,
-            )
+        # The process primitive: own process group (a kill reaches anything Locust
+        # starts), output to the log file.
+        self.process = ManagedProcess(argv, log_path=log_path, cwd=cwd, env=env)
+        self.popen = self.process.proc
         self.cpu_samples: list[float] = []
         self._ps: psutil.Process | None = None
 
@@ -176,16 +169,8 @@ class _Proc:
             return ""
 
     def kill(self) -> None:
-        if self.popen.poll() is not None:
-            return
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.popen.pid, sig)
-            try:
-                self.popen.wait(timeout=_KILL_GRACE_S)
-                return
-            except subprocess.TimeoutExpired:
-                continue
+        """Stop the process group (also what an exited Locust left behind); close the log."""
+        self.process.stop(_KILL_GRACE_S)
 
 
 class LoadRunner:
