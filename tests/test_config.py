@@ -205,3 +205,65 @@ def test_load_thresholds_are_limits_one_per_metric(
     )
     with pytest.raises(ConfigError, match=re.escape(message)):
         load_config(path)
+
+
+# -- config that would silently remove checks is an error (issue 6) ----------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ("health = []", "env.s.health: an empty list removes every health check"),
+        (
+            '[[env.s.health]]\npath = "/x"\nexpect_json = {}',
+            "env.s.health[0].expect_json: got {}, expected at least one expected key",
+        ),
+        ('[[env.s.health]]\npath = "/x"', "no expect_json: say what the body must hold"),
+        (
+            '[[env.s.health]]\npath = "/x"\nexpect_json = { a = 1 }\nstatus_only = true',
+            "status_only",
+        ),
+        ("timeout = nan", "env.s.timeout: got nan, expected a positive, finite duration"),
+        ("timeout = inf", "env.s.timeout: got inf, expected a positive, finite duration"),
+        ("[env.s.load]\nthresholds = []", "env.s.load.thresholds: got [], expected at least one"),
+        ("[env.s.load]\nduration = inf", "expected a positive, finite duration"),
+        ("[env.s.sentry]\nthresholds = []", "env.s.sentry.thresholds: got [], expected at least"),
+    ],
+    ids=[
+        "health-empty",
+        "expect_json-empty",
+        "no-body-check",
+        "status_only-with-body",
+        "nan",
+        "inf",
+        "load-no-thresholds",
+        "inf-duration",
+        "sentry-no-thresholds",
+    ],
+)
+def test_config_that_removes_checks_is_an_error(tmp_path: Path, body: str, words: str) -> None:
+    head, _, rest = body.partition("\n")
+    text = '[env.s]\nbase_url = "http://127.0.0.1:9"\n'
+    text += f"{body}\n" if head.startswith("[") else f"{head}\n{rest}\n"
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert words in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_status_only_health_check_is_allowed(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[env.s]\nbase_url = "http://127.0.0.1:9"\n'
+        '[[env.s.health]]\npath = "/live"\nstatus_only = true\nexpect_status = 204\n',
+    )
+    check = select_env(load_config(path), "s").health[0]
+    assert (check.path, check.expect_status, check.expect_json) == ("/live", 204, None)
+
+
+def test_nothing_measured_never_holds() -> None:
+    from pytest_fixgate.config.thresholds import compile_threshold
+
+    for text in ("p(95) < 1500ms", "error_rate >= 1%", "count > 0", 'value == "x"', "rps != 3"):
+        assert compile_threshold(text).holds(None) is False, text
