@@ -433,10 +433,18 @@ class FaultState:
         if self._slow and fraction_picks(k, self._slow):
             delay_ms += f.slow_ms
         if delay_ms > 0:
-            await asyncio.sleep(delay_ms / 1000)
+            await _sleep_at_least(delay_ms / 1000)
         if self._error and fraction_picks(k, self._error):
             return JSONResponse({"error": "injected"}, status_code=500)
         return None
+
+
+async def _sleep_at_least(seconds: float) -> None:
+    """An injected delay is never short: uvloop's timers read a loop time cached at the
+    start of the iteration (millisecond resolution), so one sleep may end ~1 ms early."""
+    deadline = timing.monotonic() + seconds
+    while (left := deadline - timing.monotonic()) > 0:
+        await asyncio.sleep(left)
 
 
 class FaultMiddleware:
