@@ -216,6 +216,13 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     if not run.advisory:
         _refuse_partial_runs(config)
+    load = env.sections.get("load")
+    if config.getoption("gate_load_workers") is not None and getattr(load, "remote", None):
+        # Two answers to "where does the load come from": say so, never pick one silently.
+        raise pytest.UsageError(
+            f"fixgate: --gate-load-workers and env.{env.name}.load.remote_workers both say "
+            "where the Locust workers run; use one"
+        )
     config.stash[RUN_KEY] = run
     _fewer_gc_passes(config)
     if hasattr(config, "workerinput"):
