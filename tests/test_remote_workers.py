@@ -243,9 +243,7 @@ def test_examples_run_workers_with_load_worker() -> None:
     assert "pytest --gate=staging" in compose["services"]["gate"]["command"]
 
 
-def test_local_and_remote_workers_together_is_a_usage_error(
-    tmp_path: Path, reference: ReferenceService
-) -> None:
+def test_local_and_remote_workers_together_is_a_usage_error(tmp_path: Path, reference: Any) -> None:
     config = remote_config(reference.base_url, free_port(), n=2, duration="5s", timeout="3s")
     run = run_gate(tmp_path, config, "--gate-load-workers", "2")
     assert run.exit_code == 4, run.output
