@@ -78,6 +78,9 @@ class GateRun:
     # The comparison with the last promoted release (release/baseline.py).
     baseline: dict[str, object] | None = None
     kinds: tuple[GateKind, ...] = ()
+    # "gate" (a promotion decision) or "watch" (a post-promotion confirmation): only a
+    # gate run's PROMOTE may be tagged or serve as a baseline.
+    mode: str = "gate"
 
     def add(self, result: GateResult) -> None:
         # A later phase (teardown) may only make a result worse, never better.

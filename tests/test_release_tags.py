@@ -108,6 +108,14 @@ def test_tag_refused_on_advisory_run(repo, released, tmp_path, capsys):
     refused(capsys, repo, write(tmp_path / "adv.json", advisory), "advisory run")
 
 
+def test_tag_refused_on_a_watch_verdict(repo, released, tmp_path, capsys):
+    # A gate run says so; a post-promotion watch's PROMOTE confirms, it never promotes
+    # (else `pytest --gate=staging --watch=1s` would make a taggable verdict).
+    assert released["verdict"]["mode"] == "gate"
+    watch = variant(released["verdict"], mode="watch")
+    refused(capsys, repo, write(tmp_path / "watch.json", watch), "post-promotion watch")
+
+
 def test_tag_refused_when_stale_and_max_age_is_honoured(repo, released, tmp_path, capsys):
     old = _dt.datetime.now(_dt.UTC) - _dt.timedelta(hours=25)
     stale = write(tmp_path / "old.json", variant(released["verdict"], finished=iso(old)))

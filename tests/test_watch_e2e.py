@@ -72,6 +72,7 @@ def test_healthy_watch_promotes(tmp_path: Path, reference) -> None:
     result = _watch(tmp_path, _config(reference.base_url, ERRORS_SEV1 + READY_TWICE), "--watch=3s")
     assert result.exit_code == 0, result.output
     assert result.verdict["decision"] == "PROMOTE"
+    assert result.verdict["mode"] == "watch"  # a confirmation: never taggable, never a baseline
     gate = _watch_gate(result)
     assert gate["outcome"] == "PASS"
     assert gate["samples"] == 4  # ticks at 0, 1, 2, 3 s

@@ -119,6 +119,8 @@ def _unusable(verdict: Verdict) -> str | None:
         return f"it is a {verdict.decision}, not a PROMOTE"
     if verdict.advisory:
         return "it is from an advisory run"
+    if verdict.mode != "gate":
+        return f"it is a post-promotion watch's verdict ({verdict.mode}), not a gate run's"
     return None
 
 

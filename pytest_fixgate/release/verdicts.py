@@ -71,6 +71,11 @@ class Verdict:
         return bool(self.data.get("advisory", False))
 
     @property
+    def mode(self) -> str:
+        # Verdicts written before the watch existed are all gate runs.
+        return str(self.data.get("mode", "gate"))
+
+    @property
     def finished(self) -> _dt.datetime:
         return _parse_time(self.data["finished"], self.source)
 
@@ -173,6 +178,11 @@ def tag_refusal(
         return f"{where} says PROMOTE but {disagreement}"
     if verdict.advisory:
         return f"{where} is from an advisory run (--gate-advisory): a dry run promotes nothing"
+    if verdict.mode != "gate":
+        return (
+            f"{where} is a post-promotion watch's verdict ({verdict.mode}): a watch confirms "
+            "a release, it does not promote one; tag on the gate run's verdict"
+        )
     if not verdict.commit:
         return f"{where} names no commit: cannot tell what it gated"
     if verdict.commit != commit:

@@ -41,6 +41,7 @@ def build_verdict(run: GateRun) -> dict[str, Any]:
         "reason": run.decision.reason,
         "blocking": list(run.decision.blocking),
         "advisory": run.advisory,
+        "mode": run.mode,
         "config": str(run.config_path),
         "counts": {o.value: counts.get(o.value, 0) for o in Outcome},
         "gates": [r.as_dict() for r in results],

@@ -75,6 +75,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if run is not None:
         # The watch alone: its gate is the one the run must have a result for.
         run.env = dataclasses.replace(run.env, implied_gates=(WATCH_GATE_ID,))
+        run.mode = "watch"
         try:
             config.stash[_CFG_KEY] = effective_watch(run.env, mode)
         except ConfigError as exc:
