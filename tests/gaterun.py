@@ -83,6 +83,8 @@ def run_gate(
     result = GateRunResult(done.returncode, done.stdout + done.stderr, report_dir)
     if report_dir.is_dir():
         for path in report_dir.iterdir():
+            if not path.name.startswith(f"{env_name}-"):
+                continue  # not a report of this run (e.g. an app's own file in reports/)
             kind = {".html": "html", ".xml": "junit"}.get(path.suffix)
             if path.name.endswith("-latest.json"):
                 kind = "latest"
