@@ -4,6 +4,7 @@ generator must be trusted before its latencies are."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -192,3 +193,13 @@ def test_an_aborted_run_fails_what_it_proved_and_nothing_passes(tmp_path: Path) 
     assert rps.outcome is Outcome.INCONCLUSIVE
     assert "stopped early at 3.0 s of 60 s" in rps.evidence.reason
     assert "needed the full duration" in rps.evidence.reason
+
+
+@pytest.mark.parametrize("text", ["error_rate < 1%", "rps > 1", "count < 100000"])
+def test_lost_workers_pass_no_gate(tmp_path: Path, text: str) -> None:
+    # The lost worker's requests (and failures) are missing: nothing measured on the rest passes.
+    steps = {i: {"ok": [10.0] * 100} for i in range(10)}
+    run = dataclasses.replace(synthetic_run(tmp_path, steps), lost_workers=("w2",))
+    finding = judge(run, text)
+    assert finding.outcome is Outcome.INCONCLUSIVE, finding.evidence.reason
+    assert "lost mid-run" in finding.evidence.reason

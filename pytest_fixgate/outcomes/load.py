@@ -20,7 +20,8 @@ rules:
 4. Only a would-be PASS (or an undecided interval) is then held back, to
    INCONCLUSIVE: HTTP 429 (the target refused part of the load), fewer than
    ``min_samples`` requests, a load run stopped early (abort on fail) that
-   this gate needed in full.
+   this gate needed in full, remote workers lost mid-run (their requests and
+   failures are missing).
 """
 
 from __future__ import annotations
@@ -141,6 +142,12 @@ def _held_back(result: Finding, stats: EndpointStats, run: LoadRun, min_samples:
         reason = (
             f"the load run stopped early at {run.aborted.at_s:.1f} s of {run.spec.duration_s} s "
             f"({run.aborted.reason}); this gate needed the full duration"
+        )
+    elif run.lost_workers:
+        reason = (
+            f"{len(run.lost_workers)} remote Locust worker(s) lost mid-run "
+            f"({', '.join(run.lost_workers)}): their requests and failures are missing "
+            "from the figures"
         )
     elif stats.requests < min_samples:
         reason = f"only {stats.requests} requests, fewer than min_samples = {min_samples}"
