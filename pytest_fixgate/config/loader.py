@@ -8,6 +8,7 @@ printed back into a CI log.
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -22,9 +23,6 @@ from pytest_fixgate.kinds import GateKind, KindContext, implied_gate_ids
 from pytest_fixgate.severity import SEVERITIES
 
 __all__ = ["find_config", "load_config", "select_env"]
-
-#: The environment's own keys; every other key is a gate kind's section or ``gates``.
-_ENV_KEYS = ("base_url", "token_env", "token_header", "mongodb_uri_env", "redis_url_env", "timeout")
 
 
 def find_config(explicit: Path | None, rootdir: Path) -> Path:
@@ -146,10 +144,11 @@ def _load_env(table: ConfigTable, ctx: KindContext, kinds: Iterable[GateKind]) -
         gates=gates,
         secret_envs=tuple(secret_envs),
     )
-    _finish_env(table)
-    return EnvConfig(
-        **{**env.__dict__, "implied_gates": tuple(implied_gate_ids(env, kinds))},
-    )
+    # Unknown keys and tables: every kind's section was read above, so the did-you-mean
+    # covers them all.
+    table.finish()
+    # The ids the config implies need the finished environment (a kind may read its keys).
+    return dataclasses.replace(env, implied_gates=tuple(implied_gate_ids(env, kinds)))
 
 
 def _load_section(table: ConfigTable, kind: GateKind, ctx: KindContext) -> Any:
@@ -164,11 +163,6 @@ def _load_section(table: ConfigTable, kind: GateKind, ctx: KindContext) -> Any:
         return kind.parse(table.array(name, expected=f"an array of [[{name}]] tables"), ctx)
     sub = table.table(name)
     return kind.parse(sub, ctx)
-
-
-def _finish_env(table: ConfigTable) -> None:
-    """Unknown keys and tables: name the close match among keys and every kind's section."""
-    table.finish()
 
 
 def _load_override(table: ConfigTable) -> GateOverride:
