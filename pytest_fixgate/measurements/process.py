@@ -121,19 +121,15 @@ def run_process(
             proc.stdin.write(stdin_text.encode())
             proc.stdin.close()
 
-    timed_out = interrupted = False
+    timed_out = False
     try:
         _wait_exit(proc, timeout_s)
     except subprocess.TimeoutExpired:
         timed_out = True
-        kill_group(proc)
-    except KeyboardInterrupt:
-        interrupted = True
-        kill_group(proc)
-        raise
     finally:
-        # Also after a normal exit: nothing the command started is left running.
-        if interrupted or timed_out or _group_alive(proc.pid):
+        # At the deadline, on Ctrl-C (re-raised), and after a normal exit alike: nothing
+        # the command started is left running.
+        if timed_out or proc.poll() is None or _group_alive(proc.pid):
             kill_group(proc)
         for reader in readers:
             reader.join(timeout=5)
