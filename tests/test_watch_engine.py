@@ -379,3 +379,24 @@ def test_live_loop_stops_at_the_rollback_tick(tmp_path) -> None:
     result, ticks, _ = _loop(tmp_path, [Rate(0, 1), bad, bad, bad, bad, bad], 30.0)
     assert result.rolled_back and result.last_t == 3.0  # bad from t=1, held 2 s
     assert len(ticks) == 4
+
+
+@pytest.mark.parametrize("on_no_data", ["ok", "fire"])
+def test_a_source_that_never_answered_never_confirms(on_no_data: str) -> None:
+    # on_no_data covers a source that answered without the metric, not one that failed:
+    # the probe unreachable at every tick while mongo answers is not a PROMOTE.
+    rules = [
+        Rule("errors", "SEV-3", ERR, for_s=60, on_no_data=on_no_data),
+        Rule("fails", "SEV-1", _compile("fails > 3", METRICS), source="mongo", window_s=2),
+    ]
+    engine = Engine(rules)
+    for i in range(10):
+        engine.step(Tick(float(i), {"mongo": {"fails": Count(0)}}, {"probe": "refused"}))
+    verdict = engine.verdict(finished=True)
+    assert (verdict.decision, verdict.outcome) == ("HOLD", "INCONCLUSIVE")
+    assert "errors: source probe answered at 0 of 10 ticks" in verdict.reason
+    # The source answering with no requests (no error_rate) is what "ok" is for.
+    engine = Engine([Rule("errors", "SEV-1", ERR, window_s=2, on_no_data="ok"), rules[1]])
+    for i in range(10):
+        engine.step(Tick(float(i), {"probe": {}, "mongo": {"fails": Count(0)}}))
+    assert engine.verdict(finished=True).decision == "PROMOTE"

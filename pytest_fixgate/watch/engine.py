@@ -268,6 +268,7 @@ class _RuleEval:
         self.since: float | None = None
         self.ticks = 0
         self.data_ticks = 0
+        self.answered_ticks = 0  # ticks where the rule's source answered at all
         self.fired = 0
 
     def step(self, tick: Tick) -> RuleStatus:
@@ -283,6 +284,8 @@ class _RuleEval:
         else:
             value, samples = reading_value(reading, rule.when)
         self.ticks += 1
+        if rule.source in tick.readings and rule.source not in tick.errors:
+            self.answered_ticks += 1
         cond: bool | None = None
         if value is not None and samples >= rule.min_samples:
             cond = rule.when.holds(value)
@@ -419,6 +422,13 @@ class Engine:
             f"{rid} had data at {ev.data_ticks} of {ev.ticks} ticks"
             for rid, ev in self._rules.items()
             if ev.rule.on_no_data == "inconclusive" and ev.coverage < min_coverage
+        ]
+        # on_no_data = "ok"/"fire" covers a source that answered without the metric
+        # (no requests); a source that could not be sampled measured nothing.
+        blind += [
+            f"{rid}: source {ev.rule.source} answered at {ev.answered_ticks} of {ev.ticks} ticks"
+            for rid, ev in self._rules.items()
+            if ev.rule.on_no_data != "inconclusive" and ev.answered_ticks < min_coverage * ev.ticks
         ]
         if blind or not any(ev.data_ticks for ev in self._rules.values()):
             why = "; ".join(blind) or "no rule had data"
