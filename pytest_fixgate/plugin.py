@@ -223,6 +223,12 @@ def pytest_configure(config: pytest.Config) -> None:
             f"fixgate: --gate-load-workers and env.{env.name}.load.remote_workers both say "
             "where the Locust workers run; use one"
         )
+    if config.getoption("gate_baseline", None) is not None and env.sections.get("baseline") is None:
+        # A baseline asked for on the command line must never be silently not compared.
+        raise pytest.UsageError(
+            f"fixgate: --gate-baseline needs an [env.{env.name}.baseline] table "
+            "(its tolerances say what counts as a regression)"
+        )
     config.stash[RUN_KEY] = run
     _fewer_gc_passes(config)
     if hasattr(config, "workerinput"):

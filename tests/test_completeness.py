@@ -140,3 +140,16 @@ def test_a_needs_typo_is_a_usage_error(tmp_path: Path, reference: Any) -> None:
     run = run_gate(tmp_path, staging_config(reference.base_url), suite=suite)
     assert run.exit_code == 4, run.output
     assert "needs='mongodb_url_env' is neither an environment key" in run.output
+
+
+def test_a_baseline_file_without_a_baseline_table_is_a_usage_error(tmp_path: Path) -> None:
+    # Asked for on the command line, a comparison must never be silently skipped.
+    from releasekit import variant, write
+    from test_baseline import _minimal_verdict
+
+    pinned = write(tmp_path / "promote.json", variant(_minimal_verdict()))
+    run = run_gate(
+        tmp_path / "w", staging_config("http://127.0.0.1:9"), f"--gate-baseline={pinned}"
+    )
+    assert run.exit_code == 4, run.output
+    assert "--gate-baseline needs an [env.staging.baseline] table" in run.output
