@@ -14,8 +14,8 @@ from pytest_fixgate.config.thresholds import compile_threshold
 from pytest_fixgate.measurements.load import LoadRun, LoadSpec
 from pytest_fixgate.measurements.load.results import CpuUsage, build_load_run
 from pytest_fixgate.measurements.stats import LatencyHistogram
-from pytest_fixgate.outcomes.load import judge_load_threshold
-from pytest_fixgate.outcomes.model import Outcome
+from pytest_fixgate.outcomes.load import endpoint_stats, judge_load_threshold
+from pytest_fixgate.outcomes.model import Finding, Outcome
 
 ROOM = CpuUsage({"local": (30.0, 35.0, 32.0, 31.0, 30.0)})
 ONE_PERCENT = compile_threshold("error_rate < 1%")
@@ -63,6 +63,7 @@ def synthetic_run(
     window_s: float | None = None,
     aborted: dict[str, object] | None = None,
     cpu: CpuUsage = ROOM,
+    methods: tuple[str, ...] = ("GET",),
 ) -> LoadRun:
     """A run from one capture file: per step, "ok" latencies, "censored" lower bounds
     and failure "kinds"."""
@@ -87,7 +88,8 @@ def synthetic_run(
                 "pid": 1,
                 "step_s": 1.0,
                 "endpoints": [
-                    {"method": "GET", "name": "/ready", "steps": encoded, "examples": {}}
+                    {"method": m, "name": "/ready", "steps": encoded, "examples": {}}
+                    for m in methods
                 ],
             }
         )
@@ -203,3 +205,17 @@ def test_lost_workers_pass_no_gate(tmp_path: Path, text: str) -> None:
     finding = judge(run, text)
     assert finding.outcome is Outcome.INCONCLUSIVE, finding.evidence.reason
     assert "lost mid-run" in finding.evidence.reason
+
+
+def test_a_per_endpoint_threshold_finds_one_endpoint_or_errors(tmp_path: Path) -> None:
+    steps = {i: {"ok": [10.0] * 100} for i in range(10)}
+    one = synthetic_run(tmp_path, steps)
+    assert endpoint_stats("/ready", one) is one.endpoints[0]
+    missing = endpoint_stats("/typo", one)
+    assert isinstance(missing, Finding) and missing.outcome is Outcome.ERROR
+    assert "no request named '/typo'" in missing.evidence.reason
+    # GET and POST under one name: judging the first would leave the other unjudged.
+    both = synthetic_run(tmp_path, steps, methods=("GET", "POST"))
+    found = endpoint_stats("/ready", both)
+    assert isinstance(found, Finding) and found.outcome is Outcome.ERROR
+    assert "several requests named '/ready' (GET, POST)" in found.evidence.reason

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from pytest_fixgate.load_session import error_limit, load_checks
-from pytest_fixgate.outcomes.load import judge_load_threshold, missing_endpoint
+from pytest_fixgate.outcomes.load import endpoint_stats, judge_load_threshold
+from pytest_fixgate.outcomes.model import Finding
 from pytest_fixgate.reports.load_evidence import attach_load_charts, load_run_summary
 
 
@@ -23,9 +24,9 @@ def test_load_threshold(gate, gate_env, gate_load, load_check):
     if load_check.endpoint is None:
         stats = load_run.overall
     else:
-        stats = next((ep for ep in load_run.endpoints if ep.name == load_check.endpoint), None)
-        if stats is None:
-            gate.record(missing_endpoint(load_check.endpoint, load_run))
+        stats = endpoint_stats(load_check.endpoint, load_run)
+        if isinstance(stats, Finding):
+            gate.record(stats)
             attach_load_charts(gate, load_run, load_checks(gate_env.load))
             return
     finding = judge_load_threshold(

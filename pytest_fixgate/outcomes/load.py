@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from pytest_fixgate.measurements.load.results import EndpointStats, LoadRun
     from pytest_fixgate.measurements.stats import PercentileEstimate
 
-__all__ = ["judge_load_threshold", "missing_endpoint"]
+__all__ = ["endpoint_stats", "judge_load_threshold", "missing_endpoint"]
 
 _RATE_LIMIT_ADVICE = (
     "lower users or the request rate (the real application allows 120 requests/min "
@@ -416,3 +416,20 @@ def missing_endpoint(name: str, run: LoadRun) -> Finding:
         "check the endpoint name in [load.endpoints] against the locustfile",
         method=run.spec.describe(),
     )
+
+
+def endpoint_stats(name: str, run: LoadRun) -> EndpointStats | Finding:
+    """The figures of the one endpoint Locust named ``name``, or an ERROR finding: none
+    (``missing_endpoint``), or several methods under that name (judging one would
+    silently leave the others unjudged)."""
+    matches = [ep for ep in run.endpoints if ep.name == name]
+    if not matches:
+        return missing_endpoint(name, run)
+    if len(matches) > 1:
+        methods = ", ".join(ep.method for ep in matches)
+        return Finding.error(
+            f"the load run has several requests named {name!r} ({methods}): a per-endpoint "
+            "threshold cannot tell them apart; give each method its own name= in the locustfile",
+            method=run.spec.describe(),
+        )
+    return matches[0]
