@@ -151,6 +151,17 @@ def test_nothing_recorded_means_every_file_is_pending(tmp_path):
     assert "nothing records applied migrations" in judge_pending(pending, "m").evidence.reason
 
 
+def test_pending_files_do_not_promote_when_the_dry_run_is_optional(tmp_path):
+    # `[env.X.gates."migrations.dry_run"] required = false`: its outcome no longer blocks,
+    # so the pending gate's WARN ("the dry run judges them") would promote unjudged files.
+    config = _config(tmp_path, applied=False)
+    pending = pending_migrations("mongodb://unused/", config, timeout_s=1)
+    assert judge_pending(pending, "m").outcome is Outcome.WARN
+    finding = judge_pending(pending, "m", dry_run_required=False)
+    assert finding.outcome is Outcome.INCONCLUSIVE
+    assert "migrations.dry_run is not required" in finding.evidence.reason
+
+
 def test_a_folder_without_migrations_is_inconclusive(tmp_path):
     (tmp_path / "README.md").write_text("not a migration")
     config = _config(tmp_path, directory=str(tmp_path), applied=False)

@@ -184,3 +184,19 @@ def test_no_backup_configured_means_no_dry_run(tmp_path, reference, mongo, redis
     assert "no [env.staging.backup] configured" in gate["reason"]
     assert "backup.fresh" not in result.outcomes()
     assert result.exit_code == 1
+
+
+def test_an_optional_dry_run_leaves_pending_migrations_inconclusive(
+    tmp_path, reference, mongo, redis_srv
+):
+    # With migrations.dry_run made optional, nothing blocks on the dry run: the pending
+    # gate must not WARN (promote) files no dry run vouches for.
+    sections = data_sections(backup_dir=tmp_path)
+    sections += '\n[env.staging.gates."migrations.dry_run"]\nrequired = false\n'
+    result = run_gate(
+        tmp_path / "run", _config(reference, sections), environ=_environ(mongo, redis_srv)
+    )
+    gate = result.gate("migrations.pending")
+    assert gate["outcome"] == "INCONCLUSIVE"
+    assert "migrations.dry_run is not required" in gate["reason"]
+    assert result.exit_code == 1

@@ -10,9 +10,11 @@ __all__ = ["judge_dry_run", "judge_pending", "no_fresh_backup"]
 DRY_RUN_THRESHOLD = "every dry run exits 0 and the database fingerprint is unchanged"
 
 
-def judge_pending(pending: Pending, directory: str) -> Finding:
+def judge_pending(pending: Pending, directory: str, *, dry_run_required: bool = True) -> Finding:
     """PASS when no file is pending; WARN listing them otherwise (the dry-run gate judges
-    them); INCONCLUSIVE when the folder holds no migration file at all (a wrong glob?)."""
+    them); INCONCLUSIVE when the folder holds no migration file at all (a wrong glob?), or
+    when files are pending but ``migrations.dry_run`` is not required: its WARN would then
+    promote migrations that no dry run vouches for."""
     names = [p.name for p in pending.pending]
     details = {
         "directory": directory,
@@ -57,11 +59,16 @@ def judge_pending(pending: Pending, directory: str) -> Finding:
     else:
         how = "recorded as applied"
     shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+    judged = (
+        "migrations.dry_run judges them"
+        if dry_run_required
+        else "migrations.dry_run is not required, so no dry run vouches for them"
+    )
     return Finding(
-        Outcome.WARN,
+        Outcome.WARN if dry_run_required else Outcome.INCONCLUSIVE,
         Evidence(
             reason=f"{len(names)} of {len(pending.files)} migration(s) not {how}: {shown}; "
-            "migrations.dry_run judges them",
+            + judged,
             measured=f"{len(names)} pending",
             threshold=threshold,
             samples=len(pending.files),
