@@ -14,6 +14,8 @@ from gaterun import GATES, run_gate, staging_config
 from npm_registry_standin import npm_registry_standin
 
 from pytest_fixgate.errors import ProbeError
+from pytest_fixgate.measurements.audit.npm_audit import parse_npm_report, parse_pnpm_report
+from pytest_fixgate.measurements.process import ProcessResult
 from pytest_fixgate.outcomes.model import Outcome
 from pytest_fixgate.reference import free_port
 from pytest_fixgate.reference.advisory_server import BULK_PATH, AdvisoryServer
@@ -184,3 +186,21 @@ def test_a_missing_directory_is_an_error_naming_it(tmp_path: Path) -> None:
     spec = audit_spec(tmp_path, tool="npm", directory="no-app")
     with pytest.raises(ProbeError, match=r"npm: no folder at .*no-app \(directory\)"):
         audit(spec, tmp_path / "r")
+
+
+def _printed(stdout: str) -> ProcessResult:
+    return ProcessResult(("npm", "audit", "--json"), 1, False, 0.5, "", stdout=stdout)
+
+
+def test_a_report_whose_advisories_moved_is_an_error_not_zero_findings() -> None:
+    # npm: a vulnerable package whose advisory objects are no longer under "via".
+    npm = (
+        '{"auditReportVersion": 2, "vulnerabilities": {"lodash": {"name": "lodash", '
+        '"severity": "critical", "advisories": [{"source": 1, "severity": "critical"}]}}}'
+    )
+    with pytest.raises(ProbeError, match="no advisory object"):
+        parse_npm_report(_printed(npm), command="npm audit", version="99", lock=None)
+    # pnpm: an advisory whose installed versions are no longer under "findings".
+    pnpm = '{"advisories": {"1": {"module_name": "lodash", "severity": "critical", "hits": []}}}'
+    with pytest.raises(ProbeError, match="lists no findings"):
+        parse_pnpm_report(_printed(pnpm), command="pnpm audit", version="99")

@@ -138,6 +138,30 @@ def test_exit_1_without_json_is_a_failure_and_json_with_exit_1_is_findings() -> 
     assert [f.id for f in report.findings] == ["PYSEC-1"]
 
 
+def test_a_renamed_vulns_key_is_an_error_not_zero_findings() -> None:
+    moved = ProcessResult(
+        ("pip-audit",),
+        1,
+        False,
+        0.4,
+        "Found 1 known vulnerability",
+        stdout='{"dependencies": [{"name": "a", "version": "1", "vulnerabilities": '
+        '[{"id": "PYSEC-1"}]}], "fixes": []}',
+    )
+    with pytest.raises(ProbeError, match="another shape"):
+        parse_pip_audit(moved, command="pip-audit", version="9.0")
+
+
+def test_nothing_audited_is_an_error_not_a_pass(tmp_path: Path, osv: AdvisoryServer) -> None:
+    # An empty pinned file, or a path holding no package: pip-audit audits nothing, exit 0.
+    with pytest.raises(ProbeError, match="audited no package"):
+        audit(pip_spec(tmp_path, osv.base_url, "# nothing pinned"), tmp_path / "r")
+    (tmp_path / "empty-venv").mkdir()
+    spec = audit_spec(tmp_path, tool="pip-audit", path="empty-venv", osv_url=osv.base_url)
+    with pytest.raises(ProbeError, match="audited no package"):
+        audit(spec, tmp_path / "r2")
+
+
 def test_unknown_severity_counts_as_at_the_floor_and_says_so(tmp_path: Path) -> None:
     report = AuditReport(
         tool="pip-audit",

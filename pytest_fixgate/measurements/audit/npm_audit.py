@@ -167,6 +167,10 @@ def parse_npm_report(
                 url=str(via.get("url") or ""),
             )
             findings.setdefault((finding.package, finding.version, finding.id), finding)
+    if vulns and not findings:
+        # npm lists each vulnerable package; a name in ``via`` points at another entry, so
+        # some entry carries the advisory itself. None parsed: the format moved, not clean.
+        raise ProbeBadResponse("npm audit listed vulnerable packages but no advisory object")
     deps = data.get("metadata", {}).get("dependencies", {})
     total = deps.get("total") if isinstance(deps, dict) else None
     return AuditReport(
@@ -194,7 +198,13 @@ def parse_pnpm_report(result: ProcessResult, *, command: str, version: str) -> A
         ghsa = adv.get("github_advisory_id") or _advisory_id(adv.get("url"), key)
         patched = str(adv.get("patched_versions") or "")
         by_version: dict[str, bool] = {}
-        for found in adv.get("findings") or []:
+        found_list = adv.get("findings")
+        if not isinstance(found_list, list) or not found_list:
+            # An advisory against no installed version: the format moved; dropping it passes.
+            raise ProbeBadResponse(f"pnpm audit: advisories.{key} lists no findings")
+        for found in found_list:
+            if not isinstance(found, dict):
+                raise ProbeBadResponse(f"pnpm audit: advisories.{key}.findings holds a non-object")
             paths = found.get("paths") or []
             direct = any(p.count(">") == 1 for p in paths)
             v = str(found.get("version", ""))

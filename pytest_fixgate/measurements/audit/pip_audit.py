@@ -82,6 +82,13 @@ def parse_pip_audit(
         raise ProbeBadResponse(
             f"pip-audit could not audit ({result.describe()}): {last_line(result)}"
         )
+    if not deps:
+        # An empty pinned file, or a path holding no installed package: nothing audited is
+        # no evidence of a clean tree.
+        raise ProbeBadResponse(
+            "pip-audit audited no package (an empty requirements file, or a path with none "
+            "installed)"
+        )
     findings: dict[tuple[str, str, str], AuditFinding] = {}
     skipped: list[tuple[str, str]] = []
     for dep in deps:
@@ -90,7 +97,11 @@ def parse_pip_audit(
         if "skip_reason" in dep:
             skipped.append((dep["name"], str(dep["skip_reason"])))
             continue
-        for vuln in dep.get("vulns") or []:
+        vulns = dep.get("vulns")
+        if not isinstance(vulns, list):
+            # A renamed key must not read as "no vulnerabilities": that would pass unmeasured.
+            raise ProbeBadResponse("pip-audit printed JSON of another shape (no vulns list)")
+        for vuln in vulns:
             finding = _finding(dep, vuln, direct)
             findings.setdefault((finding.package, finding.version, finding.id), finding)
     return AuditReport(
