@@ -219,3 +219,30 @@ def test_a_per_endpoint_threshold_finds_one_endpoint_or_errors(tmp_path: Path) -
     found = endpoint_stats("/ready", both)
     assert isinstance(found, Finding) and found.outcome is Outcome.ERROR
     assert "several requests named '/ready' (GET, POST)" in found.evidence.reason
+
+
+def test_avg_and_max_do_not_hide_failures(tmp_path: Path) -> None:
+    # 40 fast successes and 60 HTTP 500s a second: a latency gate, point value or not.
+    steps = {i: {"ok": [10.0] * 40, "kinds": {"http_5xx": 60}} for i in range(10)}
+    run = synthetic_run(tmp_path, steps)
+    for text in ("avg < 1500ms", "max < 1500ms"):
+        finding = judge(run, text, error_limit=ONE_PERCENT)
+        assert finding.outcome is Outcome.FAIL, finding.evidence.reason
+        assert "600 of 1000 requests failed" in finding.evidence.reason
+
+
+def test_avg_and_max_count_timed_out_requests(tmp_path: Path) -> None:
+    # One request timed out at 10 s among 1000 fast ones (0.1% errors, within 1%).
+    steps: dict[int, dict[str, object]] = {i: {"ok": [100.0] * 100} for i in range(10)}
+    steps[5] = {"ok": [100.0] * 99, "censored": [10000.0], "kinds": {"timeout": 1}}
+    run = synthetic_run(tmp_path, steps)
+    expected = {
+        "max < 2000ms": Outcome.FAIL,  # at least 10 s
+        "avg < 500ms": Outcome.INCONCLUSIVE,  # the timed-out one has no upper bound
+        "min < 200ms": Outcome.PASS,
+    }
+    for text, outcome in expected.items():
+        finding = judge(run, text, error_limit=ONE_PERCENT)
+        assert finding.outcome is outcome, (text, finding.evidence.reason)
+        if outcome is not Outcome.PASS:
+            assert "timed-out or unfinished" in finding.evidence.reason

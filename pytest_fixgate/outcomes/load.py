@@ -116,7 +116,7 @@ def judge_load_threshold(
     elif threshold.metric == "error_rate":
         result = _judge_error_rate(threshold, stats, finding)
     elif threshold.metric in ("avg", "min", "max", "rps", "count"):
-        result = _judge_point(threshold, stats, run, finding)
+        result = _judge_point(threshold, stats, run, error_limit, finding)
     else:
         return finding(Outcome.ERROR, f"{threshold.key} has no meaning for a load run")
     result = _held_back(result, stats, run, min_samples)
@@ -190,7 +190,11 @@ def _judge_error_rate(
 
 
 def _judge_point(
-    threshold: Threshold, stats: EndpointStats, run: LoadRun, finding: _FindingMaker
+    threshold: Threshold,
+    stats: EndpointStats,
+    run: LoadRun,
+    error_limit: Threshold | None,
+    finding: _FindingMaker,
 ) -> Finding:
     if threshold.metric in ("rps", "count"):
         value: float | None = stats.rps if threshold.metric == "rps" else float(stats.requests)
@@ -198,10 +202,18 @@ def _judge_point(
     else:
         hist = stats.histogram
         value = {"avg": hist.mean_ms, "min": hist.min_ms, "max": hist.max_ms}[threshold.metric]
+        failing = _failures_over_limit(stats, error_limit)  # rule 2, as for percentiles
+        if failing is not None and failing[0] is Outcome.FAIL:
+            shown = "no latency" if value is None else threshold.format(value)
+            return finding(Outcome.FAIL, failing[1], shown)
         if value is None:
             return finding(Outcome.INCONCLUSIVE, "no successful request to time")
         if threshold.kind is MetricKind.DURATION and _untrusted_generator(run):
             return _saturated(run, finding)
+        if stats.censored.count:
+            return _judge_censored_point(threshold, stats, value, finding)
+        if failing is not None and threshold.holds(value):
+            return finding(Outcome.INCONCLUSIVE, failing[1], threshold.format(value))
         note = " (point value)"
     measured = threshold.format(value)
     ok = threshold.holds(value)
@@ -210,6 +222,46 @@ def _judge_point(
         f"{threshold.metric} {measured} {'within' if ok else 'outside'} the limit{note}",
         measured,
         interval=[value, value],
+    )
+
+
+def _judge_censored_point(
+    threshold: Threshold, stats: EndpointStats, value: float, finding: _FindingMaker
+) -> Finding:
+    """avg/min/max with timed-out or unfinished requests, whose latency is known only from
+    below: over all requests at their elapsed time the figure is a lower bound; the
+    successes' min is also an upper bound of the true min, avg and max have none."""
+    from pytest_fixgate.measurements.stats import LatencyHistogram
+
+    merged = LatencyHistogram.merged([stats.histogram, stats.censored])
+    metric = threshold.metric
+    low = {"avg": merged.mean_ms, "min": merged.min_ms, "max": merged.max_ms}[metric]
+    assert low is not None  # merged holds the successes
+    high = value if metric == "min" else float("inf")
+    verdict = threshold.holds_for_interval(low, high)
+    n = stats.censored.count
+    measured = (
+        f"at least {threshold.format(low)}"
+        if high == float("inf")
+        else f"{threshold.format(low)} to {threshold.format(high)}"
+    )
+    what = f"{n} timed-out or unfinished requests counted at their elapsed time (a lower bound)"
+    interval = [low, None if high == float("inf") else high]
+    if verdict is None:
+        return finding(
+            Outcome.INCONCLUSIVE,
+            f"{metric} is not bounded on the limit's side: {what}",
+            measured,
+            interval=interval,
+            censored=n,
+        )
+    ok = "within" if verdict else "outside"
+    return finding(
+        Outcome.PASS if verdict else Outcome.FAIL,
+        f"{metric} {ok} the limit whatever the latency of the {what}",
+        measured,
+        interval=interval,
+        censored=n,
     )
 
 
