@@ -17,9 +17,10 @@ from pytest_fixgate.config.commands import CommandSpec, parse_commands
 from pytest_fixgate.config.table import ConfigTable
 from pytest_fixgate.errors import ConfigError, ProbeError
 from pytest_fixgate.kinds import KindContext
-from pytest_fixgate.measurements.commands import command_redactor, run_command
+from pytest_fixgate.measurements.commands import run_command
 from pytest_fixgate.outcomes.commands import judge_command
 from pytest_fixgate.outcomes.model import Outcome
+from pytest_fixgate.redaction import Redactor
 from pytest_fixgate.reference import free_port
 
 SUITE = GATES / "test_commands.py"
@@ -100,7 +101,9 @@ def test_ids_are_unique_and_an_empty_list_is_refused(tmp_path: Path) -> None:
 
 def run(tmp_path: Path, argv: list[str], **more: object) -> tuple[Outcome, dict[str, object]]:
     spec = CommandSpec(id="t", argv=tuple(argv), cwd=tmp_path, **more)  # type: ignore[arg-type]
-    done = run_command(spec, report_dir=tmp_path / "reports", redactor=command_redactor(spec, []))
+    done = run_command(
+        spec, report_dir=tmp_path / "reports", redactor=Redactor.from_env(spec.secret_env)
+    )
     finding = judge_command(done)
     return finding.outcome, {"reason": finding.evidence.reason, **finding.evidence.details}
 
@@ -273,4 +276,30 @@ def test_under_xdist_the_same_outcomes_and_logs(tmp_path: Path) -> None:
 def test_a_missing_working_folder_is_an_error_naming_it(tmp_path: Path) -> None:
     spec = CommandSpec(id="t", argv=(PY, "-c", "pass"), cwd=tmp_path / "no-app")
     with pytest.raises(ProbeError, match=r"working folder .*no-app does not exist"):
-        run_command(spec, report_dir=tmp_path / "reports", redactor=command_redactor(spec, []))
+        run_command(
+            spec, report_dir=tmp_path / "reports", redactor=Redactor.from_env(spec.secret_env)
+        )
+
+
+def test_the_gate_masks_secrets_the_session_learned_during_the_run(tmp_path: Path) -> None:
+    # A dotenv value read by the secrets gate is added to the session's redactor; a later
+    # command that prints it must find it masked too, not only the configured env vars.
+    from types import SimpleNamespace
+
+    from pytest_fixgate.gates.test_commands import test_command
+
+    learned = "dotenv-Planted-Zq81"
+    session = Redactor()
+    session.add([learned])
+    (spec,) = parse(tmp_path, {"id": "echo", "run": [PY, "-c", f"print('v={learned}')"]})
+    recorded = []
+    gate = SimpleNamespace(measuring=lambda *a, **k: None, record=recorded.append)
+    config = SimpleNamespace(
+        invocation_params=SimpleNamespace(dir=tmp_path), getoption=lambda name: "reports"
+    )
+    test_command(gate, session, spec, SimpleNamespace(config=config))
+    (finding,) = recorded
+    assert finding.outcome is Outcome.PASS
+    assert learned not in finding.evidence.details["output_tail"]
+    (log,) = finding.evidence.details["logs"]
+    assert learned not in (tmp_path / "reports" / log).read_text()

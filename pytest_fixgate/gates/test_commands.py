@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_fixgate.measurements.commands import command_redactor, run_command
+from pytest_fixgate.measurements.commands import run_command
 from pytest_fixgate.outcomes.commands import judge_command
 
 
@@ -18,11 +18,12 @@ from pytest_fixgate.outcomes.commands import judge_command
     severity="critical",
     needs="commands",
 )
-def test_command(gate, gate_env, command_spec, request):
-    redactor = command_redactor(command_spec, gate_env.secret_env_names())
+def test_command(gate, gate_redactor, command_spec, request):
     where = f"in {command_spec.cwd}, timeout {command_spec.timeout_s:g} s"
     gate.measuring(f"{command_spec.command_line} ({where})", threshold="exit code 0")
     report_dir = Path(request.config.invocation_params.dir) / request.config.getoption(
         "gate_report_dir"
     )
-    gate.record(judge_command(run_command(command_spec, report_dir=report_dir, redactor=redactor)))
+    gate.record(
+        judge_command(run_command(command_spec, report_dir=report_dir, redactor=gate_redactor))
+    )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,11 +37,6 @@ def log_relpath(gate_id: str) -> str:
     stamp = timing.utcnow().strftime("%Y%m%dT%H%M%S%fZ")
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", gate_id)
     return f"logs/{safe}-{stamp}.log"
-
-
-def command_redactor(spec: CommandSpec, secret_names: Iterable[str]) -> Redactor:
-    """Masks every secret the config names, plus this command's ``secret_env``."""
-    return Redactor.from_env([*secret_names, *spec.secret_env])
 
 
 def run_command(spec: CommandSpec, *, report_dir: Path, redactor: Redactor) -> CommandRun:
