@@ -268,6 +268,39 @@ def test_a_dry_run_that_cannot_start_is_an_error(tmp_path, mongo, db):
     assert "no-such-tool-xyz" in finding.evidence.reason
 
 
+def test_a_dry_run_on_a_database_without_collections_proves_nothing(tmp_path, mongo, db):
+    # A wrong `database` reads as an empty one: a migration writing to the real database
+    # would leave this empty fingerprint unchanged, so the dry run is not a PASS.
+    from pytest_fixgate.measurements.migrations import dry_run_migrations
+    from pytest_fixgate.outcomes.migrations import judge_dry_run
+    from pytest_fixgate.redaction import Redactor
+
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "001_ok.py").write_text("print('fine')\n")
+    config = _config(
+        tmp_path, directory=str(folder), dry_run=f"{sys.executable} {{file}}", database=db.name
+    )
+
+    def judged():
+        report = dry_run_migrations(
+            mongo.uri,
+            "MONGODB_URI",
+            config,
+            pending_migrations(mongo.uri, config, timeout_s=5).pending,
+            report_dir=tmp_path / "reports",
+            log_subdir="logs/x",
+            redactor=Redactor(),
+        )
+        return judge_dry_run(report)
+
+    finding = judged()
+    assert finding.outcome is Outcome.INCONCLUSIVE
+    assert f"the database {db.name} holds no collection" in finding.evidence.reason
+    db.workOrders.insert_one({"_id": 1})
+    assert judged().outcome is Outcome.PASS
+
+
 def test_the_data_gate_modules_import_no_pytest():
     import subprocess
 

@@ -92,7 +92,8 @@ def no_fresh_backup(why: str, pending: list[str]) -> Finding:
 
 def judge_dry_run(report: DryRunReport) -> Finding:
     """ERROR when a dry run could not start; FAIL when one exited non-zero or timed out, or
-    when the database fingerprint differs after the dry runs (naming the collections)."""
+    when the database fingerprint differs after the dry runs (naming the collections);
+    INCONCLUSIVE when all passed on a database without any collection (nothing proved)."""
     runs = report.runs
     changes = report.before.changes(report.after)
     details = {
@@ -122,6 +123,14 @@ def judge_dry_run(report: DryRunReport) -> Finding:
         outcome = Outcome.FAIL
     if not_started:
         outcome = Outcome.ERROR
+    if outcome is Outcome.PASS and not report.before.collections:
+        # Nothing to compare: a wrong database name reads as an empty database, and a
+        # migration writing to the real one would leave this empty print unchanged.
+        outcome = Outcome.INCONCLUSIVE
+        problems.append(
+            f"the database {report.before.database} holds no collection, so an unchanged "
+            "fingerprint proves nothing (the wrong database?)"
+        )
     if outcome is Outcome.PASS:
         reason = (
             f"{len(runs)} dry run(s) exited 0 and changed nothing: fingerprint "
