@@ -133,6 +133,11 @@ def test_a_missing_report_is_an_error_naming_it(tmp_path: Path) -> None:
             '"violations": [], "totalKb": 1, "bundleCount": 1}]',
             "topChunks[0] lacks a numeric sizeKb",
         ),
+        (
+            '[{"timestamp": "2026-11-29T02:00:00Z", "topChunks": [], "violations": [], '
+            '"totalKb": 0, "bundleCount": 0, "overBudgetCount": 0}]',
+            "records no chunk",
+        ),
     ],
 )
 def test_a_malformed_report_is_an_error(tmp_path: Path, text: str, words: str) -> None:

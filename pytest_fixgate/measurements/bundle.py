@@ -183,6 +183,9 @@ def read_budget_report(path: Path) -> BudgetEntry:
     total, count = _number(last.get("totalKb")), _number(last.get("bundleCount"))
     if total is None or count is None:
         raise _bad(path, "its last entry lacks a numeric totalKb or bundleCount")
+    if count < 1 or not top:
+        # A budget check run without a build measures nothing: not a clean bundle.
+        raise _bad(path, "its last entry records no chunk (was the build missing?)")
     over = _number(last.get("overBudgetCount"))
     return BudgetEntry(
         source="report",
