@@ -256,6 +256,9 @@ def test_an_unwritable_report_is_exit_3_never_promote(tmp_path: Path, healthy: A
     assert run.exit_code == 3, run.output
     assert "fixgate report (" not in run.output
     assert "fixgate: ERROR cannot write reports" in run.output
+    # No PROMOTE verdict left behind for `fixgate release tag` (it reads -latest.json) or a
+    # later run's baseline to trust: the JSON is written only after every other report.
+    assert not list(run.report_dir.glob("staging-*.json")), list(run.report_dir.iterdir())
 
 
 # -- in a browser, as a person reads it ------------------------------------------------------

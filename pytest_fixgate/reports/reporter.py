@@ -28,7 +28,7 @@ from pytest_fixgate.reports.environment import environment_rows
 from pytest_fixgate.reports.html import EXTRAS_ATTRIBUTE, render_html
 from pytest_fixgate.reports.junit import render_junit
 from pytest_fixgate.reports.markdown import render_markdown
-from pytest_fixgate.reports.verdict import build_verdict, write_json, write_text
+from pytest_fixgate.reports.verdict import build_verdict, verdict_text, write_text
 
 __all__ = ["GateReporter"]
 
@@ -185,8 +185,10 @@ class GateReporter:
         filed is no PROMOTE (exit 3), and no report path is printed for a missing file."""
         redact = self.run.redactor.text
         try:
-            write_json(self.paths.json, verdict)
-            write_json(self.paths.latest, verdict)
+            # Every report is rendered before any is written, and the JSON verdict is
+            # written last: a writer that fails leaves no PROMOTE verdict on disk for
+            # `fixgate release tag` (it reads <env>-latest.json) or a baseline to trust.
+            verdict_json = verdict_text(verdict)
             html = render_html(
                 verdict,
                 extras=self.extras,
@@ -194,11 +196,15 @@ class GateReporter:
                 report_dir=self.paths.json.parent,
                 html_dir=self.paths.html.parent,
             )
+            junit = render_junit(verdict, RESULT_PROPERTY)
+            summary = render_markdown(verdict) if self.step_summary is not None else None
             write_text(self.paths.html, redact(html))
-            write_text(self.paths.junit, redact(render_junit(verdict, RESULT_PROPERTY)))
-            if self.step_summary is not None:
+            write_text(self.paths.junit, redact(junit))
+            if summary is not None and self.step_summary is not None:
                 with self.step_summary.open("a", encoding="utf-8") as fh:
-                    fh.write(render_markdown(verdict))
+                    fh.write(redact(summary))
+            write_text(self.paths.json, verdict_json)
+            write_text(self.paths.latest, verdict_json)
         except OSError as exc:
             return f"cannot write reports: {exc.strerror} ({exc.filename})"
         except Exception as exc:  # a bug in a writer must not pass for a filed verdict

@@ -19,7 +19,7 @@ from typing import Any
 from pytest_fixgate.gate_run import GateRun
 from pytest_fixgate.outcomes.model import Outcome
 
-__all__ = ["SCHEMA", "body_sha256", "build_verdict", "write_json", "write_text"]
+__all__ = ["SCHEMA", "body_sha256", "build_verdict", "verdict_text", "write_json", "write_text"]
 
 SCHEMA = "pytest-fixgate/verdict@1"
 
@@ -62,9 +62,14 @@ def body_sha256(verdict: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def verdict_text(verdict: dict[str, Any]) -> str:
+    """The verdict as the JSON file holds it."""
+    return json.dumps(verdict, indent=2, ensure_ascii=False) + "\n"
+
+
 def write_json(path: Path, verdict: dict[str, Any]) -> None:
     """Write atomically: a reader (or a crash) never sees half a verdict."""
-    write_text(path, json.dumps(verdict, indent=2, ensure_ascii=False) + "\n")
+    write_text(path, verdict_text(verdict))
 
 
 def write_text(path: Path, text: str) -> None:
