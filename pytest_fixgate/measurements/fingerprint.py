@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -152,18 +152,13 @@ def fingerprint_database(
     *,
     timeout_s: float,
     batch_size: int = DEFAULT_BATCH_SIZE,
-    collections: Iterable[str] | None = None,
 ) -> DatabasePrint:
-    """Fingerprint ``database`` (default: the URI's) within ``timeout_s`` overall.
-
-    ``collections`` limits it to those names (default: every collection but
-    ``system.*``). Driver errors raise ProbeError; a fingerprint that cannot
+    """Fingerprint ``database`` (default: the URI's) within ``timeout_s`` overall: every
+    collection but ``system.*``. Driver errors raise ProbeError; a fingerprint that cannot
     finish in time raises ProbeTimeout (never a partial fingerprint).
     """
     with mongo_database(uri, database, timeout_s=timeout_s) as target:
-        return fingerprint_target(
-            target, timeout_s=timeout_s, batch_size=batch_size, collections=collections
-        )
+        return fingerprint_target(target, timeout_s=timeout_s, batch_size=batch_size)
 
 
 def fingerprint_target(
@@ -171,7 +166,6 @@ def fingerprint_target(
     *,
     timeout_s: float,
     batch_size: int = DEFAULT_BATCH_SIZE,
-    collections: Iterable[str] | None = None,
 ) -> DatabasePrint:
     """As :func:`fingerprint_database`, on an open client."""
     from bson import CodecOptions
@@ -183,11 +177,8 @@ def fingerprint_target(
     db = target.client.get_database(
         target.name, codec_options=CodecOptions(document_class=RawBSONDocument)
     )
-    wanted = set(collections) if collections is not None else None
     infos = [
-        info
-        for info in target.db.list_collections()
-        if not info["name"].startswith("system.") and (wanted is None or info["name"] in wanted)
+        info for info in target.db.list_collections() if not info["name"].startswith("system.")
     ]
     prints: dict[str, CollectionPrint] = {}
     for info in sorted(infos, key=lambda i: i["name"]):
