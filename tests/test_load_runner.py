@@ -745,6 +745,12 @@ def test_spec_validation_and_steps(tmp_path: Path):
     assert LoadSpec(**good, window_s=60).step_s == 5.0  # 5 windows of 12 steps
     assert LoadSpec(**{**good, "duration_s": 1800}, window_s=60).step_s == 30.0
     assert LoadSpec(**{**good, "duration_s": 3}).step_s == 1.0
+    assert LoadSpec(**good, window_s=60, warmup_s=2).step_s == 1.0  # the warm-up exact
+    # 70 s windows (steps of 5.83 s) and a 2 s warm-up share only 1 ms: 300,000 steps.
+    # The steps stay whole-window divisors; the warm-up rounds up to one step.
+    odd = LoadSpec(**good, window_s=70, warmup_s=2)
+    assert odd.step_s >= 0.1
+    assert (70 / odd.step_s) == pytest.approx(round(70 / odd.step_s))
     with pytest.raises(ValueError, match=r"users must be >= 1.*duration_s must be whole seconds"):
         LoadSpec(**{**good, "users": 0, "duration_s": 2.5})
     with pytest.raises(ValueError, match="host must be an http"):

@@ -22,6 +22,7 @@ __all__ = ["LoadSpec"]
 
 # About this many points in the time series of a run (chart and windows).
 _SERIES_POINTS = 60
+_MIN_STEP_S = 0.1  # a finer common step of window and warm-up is not worth its histograms
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,10 @@ class LoadSpec:
 
         Windows are merged from steps, so per-window percentiles stay exact;
         the warm-up ends on a step boundary, so it drops exactly the requests
-        that end inside it.
+        that end inside it. When the only common divisor is under
+        ``_MIN_STEP_S`` (window "70s" with warm-up "2s" has 1 ms), the step
+        stays as it was and the warm-up is rounded up to whole steps: a step of
+        milliseconds would mean hundreds of thousands of histograms.
         """
         if self.window_s is None:
             step = float(max(1, math.ceil(self.duration_s / _SERIES_POINTS)))
@@ -167,7 +171,8 @@ class LoadSpec:
         if self.warmup_s:
             # A common divisor (in ms) of the window (or step) and the warm-up, at most ``step``.
             common = math.gcd(round(step * 1000), round(self.warmup_s * 1000)) / 1000
-            step = common / math.ceil(common / step - 1e-9)
+            if common >= _MIN_STEP_S:
+                step = common / math.ceil(common / step - 1e-9)
         return step
 
     @property
