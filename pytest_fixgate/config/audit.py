@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pytest_fixgate.config.commands import local_path, parse_entries, secret_env_names
+from pytest_fixgate.config.commands import entry_id, local_path, parse_entries, secret_env_names
 from pytest_fixgate.config.table import ConfigTable
 from pytest_fixgate.errors import ConfigError
 from pytest_fixgate.kinds import GateKind, KindContext
@@ -24,7 +24,6 @@ __all__ = ["KIND", "TOOLS", "AuditSpec", "parse_audits"]
 
 TOOLS = ("pip-audit", "npm", "pnpm")
 DEFAULT_OSV_URL = "https://api.osv.dev"
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 @dataclass(frozen=True)
@@ -65,9 +64,7 @@ def _url(table: ConfigTable, name: str, default: str | None) -> str | None:
 
 
 def _parse_one(table: ConfigTable, ctx: KindContext) -> AuditSpec:
-    gate_id = table.get("id", str, expected='a short name such as "python"')
-    if not _ID.match(gate_id):
-        raise table.error("id", gate_id, "letters, digits, '.', '_' or '-'")
+    gate_id = entry_id(table, "python")
     tool = table.get("tool", str, expected=" | ".join(TOOLS))
     if tool not in TOOLS:
         raise table.error("tool", tool, " | ".join(TOOLS))

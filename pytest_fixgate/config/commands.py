@@ -21,6 +21,7 @@ from pytest_fixgate.kinds import GateKind, KindContext
 __all__ = [
     "KIND",
     "CommandSpec",
+    "entry_id",
     "local_path",
     "parse_commands",
     "parse_entries",
@@ -60,6 +61,14 @@ class CommandSpec:
         return shlex.join(self.argv)
 
 
+def entry_id(table: ConfigTable, example: str) -> str:
+    """An array entry's ``id``: the gate id's last part."""
+    gate_id = table.get("id", str, expected=f'a short name such as "{example}"')
+    if not _ID.match(gate_id):
+        raise table.error("id", gate_id, "letters, digits, '.', '_' or '-'")
+    return gate_id
+
+
 def local_path(table: ConfigTable, name: str, ctx: KindContext, default: Path | None) -> Path:
     """A path key, relative to the config file's folder."""
     value = table.get(name, str, None, expected="a path (relative to the config file)")
@@ -85,9 +94,7 @@ def secret_env_names(table: ConfigTable) -> tuple[str, ...]:
 
 
 def _parse_one(table: ConfigTable, ctx: KindContext) -> CommandSpec:
-    gate_id = table.get("id", str, expected='a short name such as "lint"')
-    if not _ID.match(gate_id):
-        raise table.error("id", gate_id, "letters, digits, '.', '_' or '-'")
+    gate_id = entry_id(table, "lint")
     run = table.get("run", (str, list), expected='a command line or an argv list, e.g. "pnpm lint"')
     if isinstance(run, str):
         try:
