@@ -98,6 +98,34 @@ def test_placeholders_and_local_uris() -> None:
     assert is_local_uri("not a uri") is None
 
 
+def test_sources_that_define_no_name_prove_nothing(tmp_path: Path) -> None:
+    # Empty dotenv files (a failed `vercel env pull`) and no manifest: the checks on names
+    # compared nothing, which is not a PASS.
+    from pytest_fixgate.config.secrets_parity import SecretsConfig
+    from pytest_fixgate.measurements.secrets_parity import read_secrets
+    from pytest_fixgate.outcomes.model import Outcome
+    from pytest_fixgate.outcomes.secrets_parity import judge_secrets_check
+    from pytest_fixgate.redaction import Redactor
+
+    (tmp_path / "staging.env").write_text("# Created by Vercel CLI\n", encoding="utf-8")
+    (tmp_path / "production.env").write_text("", encoding="utf-8")
+    config = SecretsConfig(
+        sources={"staging": "staging.env", "production": "production.env"},
+        base_dir=tmp_path,
+        forbidden={"production": ("SKIP_ENV_VALIDATION",)},
+    )
+    reading = read_secrets(config, Redactor())
+    for check in ("missing", "empty", "placeholder"):
+        finding = judge_secrets_check(check, reading)
+        assert finding.outcome is Outcome.INCONCLUSIVE, check
+        assert "no variable name to check" in finding.evidence.reason
+    assert judge_secrets_check("forbidden", reading).outcome is Outcome.PASS
+    (tmp_path / "production.env").write_text("A=1\n", encoding="utf-8")
+    (tmp_path / "staging.env").write_text("A=2\n", encoding="utf-8")
+    reading = read_secrets(config, Redactor())
+    assert judge_secrets_check("missing", reading).outcome is Outcome.PASS
+
+
 # --- end to end ----------------------------------------------------------------------
 
 MANIFEST = "NEXTAUTH_SECRET=\nAUTH_SECRET=\nMONGODB_URI=\nSENTRY_DSN=\nNODE_ENV=\nSESSION_LABEL=\n"

@@ -60,6 +60,16 @@ def judge_secrets_check(check: str, reading: SecretsReading) -> Finding:
         return _judge_must_differ(reading, rows)
     if check == "localhost":
         return _judge_localhost(reading, rows)
+    if not rows and not reading.required and check != "forbidden":
+        # Empty files (a failed `vercel env pull`) and no manifest: nothing was compared.
+        return _finding(
+            Outcome.INCONCLUSIVE,
+            f"no variable name to check in {envs}: the sources and the manifest define none "
+            "(but optional ones)",
+            check,
+            reading,
+            rows,
+        )
     if not rows:
         return _finding(Outcome.PASS, f"no {check} finding in {envs}", check, reading, rows)
     outcome = Outcome.WARN if check == "extra" else Outcome.FAIL
