@@ -400,3 +400,15 @@ def test_a_source_that_never_answered_never_confirms(on_no_data: str) -> None:
     for i in range(10):
         engine.step(Tick(float(i), {"probe": {}, "mongo": {"fails": Count(0)}}))
     assert engine.verdict(finished=True).decision == "PROMOTE"
+
+
+def test_too_few_of_the_ticks_due_never_confirm() -> None:
+    # A sampler suspended for most of the watch (its missed ticks are not in the file)
+    # sampled 2 of the 31 ticks due: every rule had data at each, yet nothing was watched.
+    engine = Engine([Rule("r", "SEV-1", ERR, for_s=60)])
+    for t in (0.0, 1800.0):
+        engine.step(Tick(t, {"probe": {"error_rate": Rate(0, 10)}}))
+    verdict = engine.verdict(finished=True, expected_ticks=31)
+    assert (verdict.decision, verdict.outcome) == ("HOLD", "INCONCLUSIVE")
+    assert "2 of the 31 ticks due were sampled" in verdict.reason
+    assert engine.verdict(finished=True, expected_ticks=2).decision == "PROMOTE"

@@ -152,3 +152,32 @@ def test_replay_with_changed_thresholds_and_of_a_cut_file(tmp_path: Path) -> Non
     samples.write_text(body.split("\n", 3)[0] + "\n" + body.split("\n")[1] + '\n{"t": 1')
     code, verdict = _replay(workdir, samples, tmp_path / "r3")
     assert (code, verdict["decision"]) == (1, "HOLD")
+    # A file with its middle cut out (the first and last ticks kept) is no confirmation.
+    samples.write_text("\n".join(json.dumps(x) for x in [header, ticks[0], ticks[5]]) + "\n")
+    (workdir / "fixgate.toml").write_text(CONFIG.format(base_url="http://127.0.0.1:9"))
+    code, verdict = _replay(workdir, samples, tmp_path / "r4")
+    assert (code, verdict["decision"]) == (1, "HOLD")
+    gate = next(g for g in verdict["gates"] if g["id"] == "watch")
+    assert "2 of the 6 ticks due were sampled" in gate["reason"]
+
+
+def test_replay_of_a_file_without_a_usable_schedule_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "fixgate.toml").write_text(CONFIG.format(base_url="http://127.0.0.1:9"))
+    samples = tmp_path / "production-20260101T000000Z.samples.jsonl"
+    header = {"fixgate_watch": 1, "env": "production", "interval_s": 0, "duration_s": 5.0}
+    tick = {"t": 0.0, "readings": {"probe": {"error_rate": {"rate": [0, 1]}}}}
+    samples.write_text("\n".join(json.dumps(x) for x in [header, tick]) + "\n")
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "pytest_fixgate.cli", "replay", str(samples)),
+            *(f"--gate-config={tmp_path / 'fixgate.toml'}", f"--gate-report-dir={tmp_path}"),
+            *("--", f"--rootdir={REPO}", *QUIET_PLUGINS),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "no usable interval_s and duration_s (0, 5.0)" in done.stdout + done.stderr

@@ -404,8 +404,13 @@ class Engine:
         """For each rule, the share of ticks where it had data."""
         return {rid: ev.coverage for rid, ev in self._rules.items()}
 
-    def verdict(self, *, finished: bool, min_coverage: float = 0.9) -> WatchVerdict:
-        """The watch's decision. ``finished``: the watch reached its end (or a rollback)."""
+    def verdict(
+        self, *, finished: bool, min_coverage: float = 0.9, expected_ticks: int | None = None
+    ) -> WatchVerdict:
+        """The watch's decision. ``finished``: the watch reached its end (or a rollback).
+        ``expected_ticks``: how many ticks the whole watch is due (its duration over its
+        interval); fewer than ``min_coverage`` of them sampled (a suspended sampler, a
+        samples file with lines cut out) cannot confirm a release."""
         alerts = tuple(self.alerts)
         rollback = [a for a in alerts if a.rollback]
         if rollback:
@@ -418,6 +423,14 @@ class Engine:
         if self.ticks == 0 or not self._rules:
             what = "no tick was sampled" if self.ticks == 0 else "no rule was evaluated"
             return WatchVerdict("HOLD", "INCONCLUSIVE", what, alerts)
+        if expected_ticks and self.ticks < min_coverage * expected_ticks:
+            return WatchVerdict(
+                "HOLD",
+                "INCONCLUSIVE",
+                f"not enough data to confirm the release: {self.ticks} of the "
+                f"{expected_ticks} ticks due were sampled",
+                alerts,
+            )
         blind = [
             f"{rid} had data at {ev.data_ticks} of {ev.ticks} ticks"
             for rid, ev in self._rules.items()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -114,8 +115,18 @@ def effective_watch(env: Any, mode: _Mode) -> Any:
     if recorded is not None:
         header = read_header(recorded)
         # The recording's own schedule, unless --watch says otherwise.
-        cfg = dataclasses.replace(cfg, interval_s=float(header["interval_s"]))
-        cfg = with_duration(cfg, float(header["duration_s"]))
+        try:
+            interval_s, duration_s = float(header["interval_s"]), float(header["duration_s"])
+        except (KeyError, TypeError, ValueError):
+            interval_s = duration_s = math.nan
+        if not (0 < interval_s < math.inf and 0 < duration_s < math.inf):
+            raise ConfigError(
+                f"{recorded}: its header has no usable interval_s and duration_s "
+                f"({header.get('interval_s')!r}, {header.get('duration_s')!r})",
+                key="watch samples file",
+            )
+        cfg = dataclasses.replace(cfg, interval_s=interval_s)
+        cfg = with_duration(cfg, duration_s)
     if mode.duration_s is not None:
         cfg = with_duration(cfg, mode.duration_s)
     if cfg.interval_s > cfg.duration_s:

@@ -100,10 +100,17 @@ def run_watch(
         rolled_back, finished, path = _sample_live(
             req, engine, path, methods, on_tick, on_alert, clock, open_sources
         )
-    verdict = engine.verdict(finished=finished, min_coverage=cfg.min_coverage)
+    verdict = engine.verdict(
+        finished=finished, min_coverage=cfg.min_coverage, expected_ticks=expected_ticks(cfg)
+    )
     if verdict.decision == "ROLLBACK" and cfg.rollback_command and req.replay is None:
         rollback = _run_rollback(req)
     return _report(req, engine, verdict, path, methods, rollback, resumed_ticks)
+
+
+def expected_ticks(cfg: WatchConfig) -> int:
+    """The ticks a whole watch is due: one at 0, then one each interval up to its end."""
+    return int(cfg.duration_s / cfg.interval_s + _EPS) + 1
 
 
 def _sample_live(
