@@ -217,12 +217,15 @@ def test_the_newest_promote_in_the_reports_folder(tmp_path: Path) -> None:
     hold = variant(verdict, finished="2026-01-03T10:00:00+00:00", decision="HOLD")
     tampered = variant(newer, resign=False, finished="2026-01-04T10:00:00+00:00")
     other_env = variant(verdict, env="prod", finished="2026-01-05T10:00:00+00:00")
+    failed_gate = [{"id": "load.p(95)", "outcome": "FAIL", "required": True, "evidence": {}}]
+    edited = variant(verdict, finished="2026-01-06T10:00:00+00:00", gates=failed_gate)
     for name, data in [
         ("staging-20260101T100000Z.json", older),
         ("staging-20260102T100000Z.json", newer),
         ("staging-20260103T100000Z.json", hold),
         ("staging-20260104T100000Z.json", tampered),
         ("staging-20260105T100000Z.json", other_env),
+        ("staging-20260106T100000Z.json", edited),  # a hand-edited PROMOTE, re-signed
     ]:
         write(folder / name, data)
     (folder / "staging-notes.json").write_text("not json")

@@ -26,7 +26,12 @@ from pytest_fixgate.config.baseline import BaselineConfig, Tolerance
 from pytest_fixgate.outcomes.model import GateResult, Outcome
 from pytest_fixgate.release.git import GitError, git
 from pytest_fixgate.release.notes import NOTES_REF, NoteProblem, read_record
-from pytest_fixgate.release.verdicts import Verdict, VerdictUnreadable, read_verdict
+from pytest_fixgate.release.verdicts import (
+    Verdict,
+    VerdictUnreadable,
+    gates_disagree,
+    read_verdict,
+)
 
 if TYPE_CHECKING:
     from pytest_fixgate.gate_run import GateRun
@@ -117,6 +122,9 @@ def _unusable(verdict: Verdict) -> str | None:
         return "its sha256 does not verify (modified after the run)"
     if verdict.decision != "PROMOTE":
         return f"it is a {verdict.decision}, not a PROMOTE"
+    disagreement = gates_disagree(verdict)
+    if disagreement:
+        return f"it says PROMOTE but {disagreement}"
     if verdict.advisory:
         return "it is from an advisory run"
     if verdict.mode != "gate":

@@ -24,6 +24,7 @@ from pytest_fixgate.reports.verdict import SCHEMA, body_sha256
 __all__ = [
     "Verdict",
     "VerdictUnreadable",
+    "gates_disagree",
     "parse_verdict",
     "read_verdict",
     "tag_refusal",
@@ -153,7 +154,7 @@ def _parse_time(value: object, source: str) -> _dt.datetime:
     return moment
 
 
-def _gates_disagree(verdict: Verdict) -> str | None:
+def gates_disagree(verdict: Verdict) -> str | None:
     """A PROMOTE whose own gates say otherwise (a hand-edited file with a fresh checksum)."""
     required = [g for g in verdict.gates if g.get("required")]
     if not required:
@@ -173,7 +174,7 @@ def tag_refusal(
         return f"{where} was modified after the gate run wrote it (its sha256 does not verify)"
     if verdict.decision != "PROMOTE":
         return f"{where} is not a PROMOTE: {verdict.decision} ({verdict.reason})"
-    disagreement = _gates_disagree(verdict)
+    disagreement = gates_disagree(verdict)
     if disagreement:
         return f"{where} says PROMOTE but {disagreement}"
     if verdict.advisory:
