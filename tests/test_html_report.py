@@ -419,6 +419,17 @@ def test_chart_set_draws_every_gate_and_says_when_the_load_stopped_early(tmp_pat
     html = load_run_charts(stopped, checks)
     assert "<b>Stopped early</b> at 6.5 s of 10 s: the error rate is certain" in html
     assert "load stopped early (FAIL certain)" in html
+    # No request succeeded: the latency axes have no legend, yet the shading is explained.
+    from pytest_fixgate.reports.charts import timeseries_svg
+
+    (tmp_path / "failed").mkdir()
+    failed_run = synthetic_run(tmp_path / "failed", with_latencies=False)
+    failed_run = dataclasses.replace(
+        failed_run, spec=dataclasses.replace(failed_run.spec, warmup_s=2)
+    )
+    failed = timeseries_svg(failed_run, None, 0.01)
+    assert "no successful request: no latency over time" in failed
+    assert "warm-up (not judged)" in failed
 
 
 def test_a_chart_that_cannot_be_drawn_is_said_and_changes_no_verdict(

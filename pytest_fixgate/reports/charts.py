@@ -363,7 +363,10 @@ def _points(series: Sequence[WindowStats]) -> dict[str, list[float]]:
 
 
 def _shade_run_phases(axes: Sequence[Axes], run: LoadRun, end_s: float) -> None:
-    """Warm-up, and steps in which no request completed (no data is shown, not hidden)."""
+    """Warm-up, and steps in which no request completed (no data is shown, not hidden).
+
+    Labelled on the error-rate axes, whose legend is always drawn: the latency axes have
+    none when no request succeeded, and the shading would go unexplained."""
     step = run.spec.step_s
     seen = {round(w.start_s / step) for w in run.overall.series}
     gaps = [i * step for i in range(math.ceil(end_s / step - 1e-9)) if i not in seen]
@@ -384,7 +387,7 @@ def _shade_run_phases(axes: Sequence[Axes], run: LoadRun, end_s: float) -> None:
                 color="#d9d9d9",
                 alpha=0.5,
                 linewidth=0,
-                label="warm-up (not judged)" if n == 0 else None,
+                label="warm-up (not judged)" if n == 1 else None,
             )
         for i, start in enumerate(gaps):
             ax.axvspan(
@@ -394,7 +397,7 @@ def _shade_run_phases(axes: Sequence[Axes], run: LoadRun, end_s: float) -> None:
                 edgecolor="#999",
                 hatch="///",
                 linewidth=0,
-                label="no request completed" if n == 0 and i == 0 else None,
+                label="no request completed" if n == 1 and i == 0 else None,
             )
 
 
@@ -417,6 +420,7 @@ def _draw_timeseries(
     _shade_run_phases((top, middle, bottom), run, end_s)
     if not series:
         _empty(top, "no request completed")
+        _legend_outside(middle)
         middle.set_yticks([])
         bottom.set_yticks([])
         bottom.set_xlabel("seconds since the load started")
