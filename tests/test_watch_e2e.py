@@ -216,6 +216,33 @@ def test_under_xdist_the_alert_and_decision_hooks_are_called(tmp_path: Path, ref
     assert "watch production:" in result.output  # the live line, from the xdist worker
 
 
+def test_an_alert_hook_that_raises_does_not_stop_the_rollback(tmp_path: Path, reference) -> None:
+    (tmp_path / "broken_notifier.py").write_text(
+        "def pytest_fixgate_alert(alert, config):\n"
+        "    raise ConnectionError('chat service down, token ' + __import__('os')"
+        ".environ['WATCH_TOKEN'])\n"
+    )
+    reference.set_faults(error_ratio=1.0)
+    environ = {
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")])),
+        "WATCH_TOKEN": SECRET,
+    }
+    result = run_gate(
+        tmp_path,
+        _config(reference.base_url, ERRORS_SEV1),
+        "--watch=10s",
+        "-p",
+        "broken_notifier",
+        env_name="production",
+        environ=environ,
+    )
+    assert result.exit_code == 10, result.output
+    gate = _watch_gate(result)
+    assert gate["outcome"] == "FAIL" and gate["evidence"]["rollback"]["exit_code"] == 0
+    assert "pytest_fixgate_alert hook failed for errors: ConnectionError" in result.output
+    _no_secret_anywhere(result)
+
+
 SOURCE_PLUGIN = """
 from pytest_fixgate.config.thresholds import MetricKind, MetricSpec
 from pytest_fixgate.watch.engine import Count

@@ -176,13 +176,7 @@ class WatchGate:
         with self._terminal() as stream:
             line = LiveLine(run.env.name, self.cfg.duration_s, stream)
             try:
-                report = run_watch(
-                    request,
-                    on_tick=line,
-                    on_alert=lambda alert: self.config.hook.pytest_fixgate_alert(
-                        alert=alert, config=self.config
-                    ),
-                )
+                report = run_watch(request, on_tick=line, on_alert=self._notifier(stream))
             finally:
                 line.close()
             rollback = report.finding.evidence.details.get("rollback")
@@ -191,6 +185,21 @@ class WatchGate:
                 stream.write(f"fixgate: {report.finding.evidence.reason}\n")
                 stream.flush()
             return report
+
+    def _notifier(self, stream: Any) -> Any:
+        """The alert hook, called so that a notifier that raises (a chat service down)
+        cannot stop the watch: a SEV-1 must still end in ROLLBACK and run the rollback."""
+
+        def notify(alert: Any) -> None:
+            try:
+                self.config.hook.pytest_fixgate_alert(alert=alert, config=self.config)
+            except Exception as exc:
+                problem = self.run.redactor.text(f"{type(exc).__name__}: {exc}")
+                stream.write(f"fixgate: the pytest_fixgate_alert hook failed for {alert.rule}: ")
+                stream.write(f"{problem[:300]}\n")
+                stream.flush()
+
+        return notify
 
     @contextlib.contextmanager
     def _terminal(self) -> Iterator[Any]:
