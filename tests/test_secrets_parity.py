@@ -126,6 +126,20 @@ def test_sources_that_define_no_name_prove_nothing(tmp_path: Path) -> None:
     assert judge_secrets_check("missing", reading).outcome is Outcome.PASS
 
 
+def test_a_multi_line_value_is_masked_line_by_line() -> None:
+    # Process logs are redacted one line at a time: a PEM key from a dotenv file must be
+    # masked there too, not only where it appears whole.
+    from pytest_fixgate.measurements.secrets_parity import redactable_values
+    from pytest_fixgate.redaction import Redactor
+
+    key = "-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nq1w2e3r4t5y6\n-----END KEY-----\n"
+    redactor = Redactor(redactable_values([key, "true", "ab"], (), ()))
+    assert "MIIEvQ" not in redactor.text("line: MIIEvQIBADANBgkqhkiG9w0BAQEFAASC")
+    assert "q1w2e3" not in redactor.text("q1w2e3r4t5y6")
+    assert redactor.text(key.strip()) == "***"
+    assert redactor.text("true ab") == "true ab"
+
+
 # --- end to end ----------------------------------------------------------------------
 
 MANIFEST = "NEXTAUTH_SECRET=\nAUTH_SECRET=\nMONGODB_URI=\nSENTRY_DSN=\nNODE_ENV=\nSESSION_LABEL=\n"

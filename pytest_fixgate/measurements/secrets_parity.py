@@ -122,11 +122,22 @@ def redactable_values(
     ...), listed placeholders ("change-me" is public text), the environments' own names
     (NODE_ENV=production must not mask "production" in every report) and values shorter
     than :data:`MIN_REDACTED` characters: masking "x" would garble every report, gate ids
-    included, and hides nothing (the gates never show a value anyway)."""
+    included, and hides nothing (the gates never show a value anyway).
+
+    A multi-line value (a PEM key) also gives each of its lines: process output is
+    redacted line by line, where the whole value never appears."""
     skip = set(BOOLEAN_WORDS)
     skip.update(p.lower() for p in placeholders if p != PLACEHOLDER_SHAPE)
     skip.update(e.lower() for e in env_names)
-    return [v for v in values if len(v.strip()) >= MIN_REDACTED and v.strip().lower() not in skip]
+    out: list[str] = []
+    for value in values:
+        parts = [value, *(value.splitlines() if "\n" in value or "\r" in value else ())]
+        for part in parts:
+            if len(part.strip()) >= MIN_REDACTED and part.strip().lower() not in skip:
+                out.append(part)
+                if part.strip() != part:
+                    out.append(part.strip())
+    return out
 
 
 def read_secrets(
