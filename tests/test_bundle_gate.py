@@ -115,6 +115,14 @@ def test_a_count_of_violations_without_the_list_still_fails(tmp_path: Path) -> N
     assert outcome is Outcome.FAIL and "counts 1 over budget" in reason
 
 
+def test_a_listed_chunk_over_budget_fails_though_the_report_counts_none(tmp_path: Path) -> None:
+    last = entry(top=[("main-app-4c1.js", 9000, 8500)], violations=False)
+    last["overBudgetCount"] = 0
+    outcome, reason, _ = judge(history(tmp_path, last))
+    assert outcome is Outcome.FAIL
+    assert reason == "1 chunk over budget: main-app-4c1.js: 9000.00 KB, budget 8500 KB (+500.00 KB)"
+
+
 def test_a_missing_report_is_an_error_naming_it(tmp_path: Path) -> None:
     with pytest.raises(ProbeError, match=r"no bundle budget report at .*history\.json"):
         read_budget_report(tmp_path / "reports" / "bundle-budget-history.json")

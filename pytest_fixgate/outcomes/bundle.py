@@ -38,6 +38,8 @@ def _span(seconds: float) -> str:
 
 
 def judge_bundle(config: BundleConfig, entry: BudgetEntry, *, now: _dt.datetime) -> Finding:
+    # A listed chunk over its budget is a violation even if the report's list omits it.
+    over_listed = [c for c in entry.chunks if c.over]
     near = [
         c
         for c in entry.chunks
@@ -58,7 +60,7 @@ def judge_bundle(config: BundleConfig, entry: BudgetEntry, *, now: _dt.datetime)
     }
     measured = (
         f"{entry.bundle_count} chunks, {entry.total_kb:.2f} KB gzipped, "
-        f"{max(entry.over_budget_count, len(entry.violations))} over budget"
+        f"{max(entry.over_budget_count, len(entry.violations), len(over_listed))} over budget"
     )
     threshold = f"every chunk within its budget (WARN within {config.warn_within * 100:g}% under)"
     method = (
@@ -90,11 +92,12 @@ def judge_bundle(config: BundleConfig, entry: BudgetEntry, *, now: _dt.datetime)
                 f"{_span(age)} old, older than max_age {_span(config.max_age_s)}: "
                 "not evidence for this build",
             )
-    if entry.violations or entry.over_budget_count:
-        lines = "; ".join(_line(c) for c in entry.violations[:10]) or (
-            f"the report counts {entry.over_budget_count} over budget but lists none"
-        )
-        n = max(entry.over_budget_count, len(entry.violations))
+    if entry.violations or entry.over_budget_count or over_listed:
+        lines = "; ".join(_line(c) for c in entry.violations[:10])
+        if not lines and entry.over_budget_count:
+            lines = f"the report counts {entry.over_budget_count} over budget but lists none"
+        lines = lines or "; ".join(_line(c) for c in over_listed[:10])
+        n = max(entry.over_budget_count, len(entry.violations), len(over_listed))
         return finding(Outcome.FAIL, f"{n} chunk{'s' if n != 1 else ''} over budget: {lines}")
     if near:
         lines = "; ".join(_line(c) for c in near[:10])
