@@ -386,6 +386,11 @@ def test_log_links_point_into_the_report_folder_from_an_html_elsewhere(tmp_path:
     html = render_html(_verdict([gate]), report_dir=reports, html_dir=elsewhere)
     assert "<a href='../../reports/logs/audit.log'><code>logs/audit.log</code></a>" in html
     assert "file not written" not in html
+    # One path, not in a list (a third-party gate kind): one link, not one per character.
+    gate["evidence"]["logs"] = "logs/audit.log"
+    html = render_html(_verdict([gate]), report_dir=reports, html_dir=elsewhere)
+    assert html.count("<a href='../../reports/logs/audit.log'>") == 1
+    assert "<a href='l'>" not in html
 
 
 def test_chart_set_draws_every_gate_and_says_when_the_load_stopped_early(tmp_path: Path) -> None:

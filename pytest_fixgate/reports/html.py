@@ -354,13 +354,20 @@ def _value(value: Any, depth: int, report_dir: _Dirs) -> str:
     return _scalar(value)
 
 
+def _log_paths(value: Any) -> list[Any]:
+    """The paths under ``logs``: a list, a mapping of name to path, or one path."""
+    if isinstance(value, Mapping):
+        return list(value.values())
+    if isinstance(value, list | tuple):
+        return list(value)
+    return [] if value in (None, "") else [value]
+
+
 def _mapping_table(data: Mapping[str, Any], depth: int, report_dir: _Dirs) -> str:
     rows = []
     for key, value in data.items():
         if key == "logs":
-            paths = value.values() if isinstance(value, Mapping) else value
-            paths = paths if isinstance(paths, list | tuple) or hasattr(paths, "__iter__") else []
-            cell = "<br>".join(_log_link(p, *report_dir) for p in paths) or "none"
+            cell = "<br>".join(_log_link(p, *report_dir) for p in _log_paths(value)) or "none"
         else:
             cell = _value(value, depth, report_dir)
         rows.append(f"<tr><th>{escape(str(key))}</th><td>{cell}</td></tr>")
