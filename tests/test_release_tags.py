@@ -352,3 +352,14 @@ def test_gh_failing_is_an_error(repo, released, fake_gh, capsys, monkeypatch):
     assert fixgate("attach", "v1.0.0", str(released["json"]), "-C", str(repo)) == 1
     err = capsys.readouterr().err
     assert "gh release upload v1.0.0 failed (exit 1): HTTP 404: release not found" in err
+
+
+def test_a_push_url_with_credentials_never_reaches_the_output(repo, released, tmp_path, capsys):
+    url = f"http://x-access-token:{SECRET}@127.0.0.1:9/app.git"
+    code = fixgate(
+        "tag", "v1.0.0", "--report", str(released["json"]), "--push", url, "-C", str(repo)
+    )  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 1, captured
+    assert "fixgate: error: git push http://***@127.0.0.1:9/app.git failed:" in captured.err
+    assert SECRET not in captured.out + captured.err

@@ -17,7 +17,14 @@ from typing import TextIO
 
 from pytest_fixgate import timing
 from pytest_fixgate.release.gh import GhFailed, upload_assets
-from pytest_fixgate.release.git import GitError, git, head_commit, peeled_commit, tag_object
+from pytest_fixgate.release.git import (
+    GitError,
+    git,
+    head_commit,
+    hide_url_credentials,
+    peeled_commit,
+    tag_object,
+)
 from pytest_fixgate.release.notes import (
     NOTES_REF,
     NoteProblem,
@@ -85,7 +92,7 @@ def run_tag(
         if push:
             refs = [f"refs/tags/{tag}"] + ([NOTES_REF] if attach else [])
             git(repo, "push", push, *refs)
-            _say(f"fixgate: pushed {' and '.join(refs)} to {push}")
+            _say(f"fixgate: pushed {' and '.join(refs)} to {hide_url_credentials(push)}")
     except GitError as exc:
         _say(f"fixgate: error: {exc}", sys.stderr)
         return EXIT_REFUSED
@@ -113,7 +120,7 @@ def run_attach(repo: Path, tag: str, reports: Sequence[Path], *, push: str | Non
         status = _attach(repo, tag, verdict, html)
         if status == EXIT_OK and push:
             git(repo, "push", push, NOTES_REF)
-            _say(f"fixgate: pushed {NOTES_REF} to {push}")
+            _say(f"fixgate: pushed {NOTES_REF} to {hide_url_credentials(push)}")
     except GitError as exc:
         _say(f"fixgate: error: {exc}", sys.stderr)
         return EXIT_REFUSED

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
 from pytest_fixgate.errors import FixgateError
 
-__all__ = ["GitError", "git", "head_commit", "peeled_commit", "tag_object"]
+__all__ = ["GitError", "git", "head_commit", "hide_url_credentials", "peeled_commit", "tag_object"]
 
 # git answers these in milliseconds; a hung credential prompt must not hang a release job.
 _TIMEOUT_S = 60.0
+
+
+_URL_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s'\"]+@")
+
+
+def hide_url_credentials(text: str) -> str:
+    """``text`` with the user part of every URL masked: a push remote given as
+    ``https://x-access-token:TOKEN@github.com/...`` must not reach a log."""
+    return _URL_USERINFO.sub(r"\1***@", text)
 
 
 class GitError(FixgateError):
@@ -38,9 +48,8 @@ def git(repo: Path, *args: str, stdin: str | None = None, check: bool = True) ->
         raise GitError(f"git {args[0]} did not finish in {_TIMEOUT_S:g} s") from exc
     if check and done.returncode != 0:
         lines = [ln for ln in done.stderr.strip().splitlines() if ln.strip()]
-        raise GitError(
-            f"git {' '.join(args[:2])} failed: {lines[-1] if lines else f'exit {done.returncode}'}"
-        )
+        last = lines[-1] if lines else f"exit {done.returncode}"
+        raise GitError(hide_url_credentials(f"git {' '.join(args[:2])} failed: {last}"))
     return done.stdout.strip()
 
 
