@@ -109,6 +109,12 @@ def test_an_entry_older_than_max_age_is_not_evidence(tmp_path: Path) -> None:
     assert judge(path, max_age_s=26 * 3600.0)[0] is Outcome.PASS
 
 
+def test_an_entry_stamped_in_the_future_is_not_evidence(tmp_path: Path) -> None:
+    outcome, reason, _ = judge(history(tmp_path, entry(hours_ago=-48, top=CLEAN)))
+    assert outcome is Outcome.ERROR and "48.0 h in the future" in reason
+    assert judge(history(tmp_path, entry(hours_ago=-0.01, top=CLEAN)))[0] is Outcome.PASS
+
+
 def test_a_count_of_violations_without_the_list_still_fails(tmp_path: Path) -> None:
     last = entry(top=[("main-app-4c1.js", 9000, 8500)], violations=False)
     outcome, reason, _ = judge(history(tmp_path, last))

@@ -2,9 +2,10 @@
 
 FAIL when any chunk is over its budget (each violation a line: file, size,
 budget, delta); WARN when a chunk is within ``warn_within`` under its budget;
-PASS otherwise. A report entry older than ``max_age`` is not evidence for
-this build: ERROR. (A missing or malformed report, or a build directory
-without chunks, never reaches the judge: the measurement raises, ERROR.)
+PASS otherwise. A report entry older than ``max_age``, or stamped more than
+five minutes in the future, is not evidence for this build: ERROR. (A
+missing or malformed report, or a build directory without chunks, never
+reaches the judge: the measurement raises, ERROR.)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pytest_fixgate.outcomes.model import Evidence, Finding, Outcome
 __all__ = ["judge_bundle"]
 
 _LISTED = 50  # chunks listed in the evidence at most (largest first)
+_FUTURE_SLACK_S = 300.0  # clock skew tolerated between the build machine and this one
 
 
 def _line(chunk: ChunkSize) -> str:
@@ -91,6 +93,13 @@ def judge_bundle(config: BundleConfig, entry: BudgetEntry, *, now: _dt.datetime)
                 f"the report's last entry ({entry.timestamp.isoformat()}) is "
                 f"{_span(age)} old, older than max_age {_span(config.max_age_s)}: "
                 "not evidence for this build",
+            )
+        if age < -_FUTURE_SLACK_S:
+            # A skewed clock's stamp would read as fresh forever: its age cannot be known.
+            return finding(
+                Outcome.ERROR,
+                f"the report's last entry ({entry.timestamp.isoformat()}) is stamped "
+                f"{_span(-age)} in the future: its age cannot be judged",
             )
     if entry.violations or entry.over_budget_count or over_listed:
         lines = "; ".join(_line(c) for c in entry.violations[:10])
