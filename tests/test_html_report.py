@@ -418,6 +418,9 @@ def test_chart_set_draws_every_gate_and_says_when_the_load_stopped_early(tmp_pat
 
     figure = JudgedFigure("load.p(99)", "p(99) < 2500ms", "latency", 7.1, 6.3, math.inf, 2500)
     assert "no upper bound" in judged_svg([figure])
+    # A limit at an end of its axis is labelled inwards, not across the spine.
+    near_zero = JudgedFigure("load.error_rate", "error_rate < 1%", "ratio", 1.0, 0.94, 1.0, 0.01)
+    assert re.search(r"text-anchor: start[^>]*>limit 1%<", judged_svg([near_zero]))
     # HTTP 429 is neither a success nor a failure: it has its own stack in the throughput.
     assert "rate-limited (429) /s" in html and "succeeded /s" in html
     stopped = dataclasses.replace(run, aborted=LoadAbort(6.5, "the error rate is certain"))

@@ -152,6 +152,7 @@ def _draw_judged(fig: Figure, figures: Sequence[JudgedFigure]) -> None:
         scale = 100.0 if kind == "ratio" else 1.0
         rows = list(range(len(items)))[::-1]
         open_ended: list[tuple[float, float]] = []  # (row, low): drawn once the axis is set
+        limit_labels: list[tuple[float, float, str]] = []  # (x, y, text): likewise
         for y, f in zip(rows, items, strict=True):
             ax.plot(
                 [f.limit * scale] * 2, [y - 0.38, y + 0.38], color=_THRESHOLD_COLOUR, linewidth=2.5
@@ -164,15 +165,12 @@ def _draw_judged(fig: Figure, figures: Sequence[JudgedFigure]) -> None:
                     linewidth=1.6,
                     linestyle="--",
                 )
-            ax.annotate(
-                f"limit {f.limit * scale:,.4g}{'%' if kind == 'ratio' else ' ms'}",
-                (f.limit * scale, y - 0.38),
-                xytext=(0, -2),
-                textcoords="offset points",
-                ha="center",
-                va="top",
-                color=_THRESHOLD_COLOUR,
-                fontsize=9,
+            limit_labels.append(
+                (
+                    f.limit * scale,
+                    y - 0.38,
+                    f"limit {f.limit * scale:,.4g}{'%' if kind == 'ratio' else ' ms'}",
+                )
             )
             if f.value is None:
                 ax.text(f.limit * scale, y + 0.42, "  not measured", color="#555", va="bottom")
@@ -219,6 +217,20 @@ def _draw_judged(fig: Figure, figures: Sequence[JudgedFigure]) -> None:
         else:
             ax.set_xlim(0, min(max([*values, 0.5]) * 1.25, 105.0))
             ax.set_xlabel("% of requests: dot = measured, bar = 95% interval, red = limit")
+        # A limit label near an end of the axis grows inwards, clear of the spine.
+        to_axes = ax.transData + ax.transAxes.inverted()
+        for x, y, text in limit_labels:
+            where = to_axes.transform((x, y))[0]
+            ax.annotate(
+                text,
+                (x, y),
+                xytext=(0, -2),
+                textcoords="offset points",
+                ha="left" if where < 0.1 else "right" if where > 0.9 else "center",
+                va="top",
+                color=_THRESHOLD_COLOUR,
+                fontsize=9,
+            )
         right = ax.get_xlim()[1]
         for y, low in open_ended:
             ax.annotate(
