@@ -462,6 +462,15 @@ def test_a_chart_that_cannot_be_drawn_is_said_and_changes_no_verdict(
     assert name == load_evidence.chart_set_name(run)
     assert "could not be drawn (ValueError: no font)" in html
     assert recorder.finding is None  # the judge's finding, not the chart, decides
+    # A long message is cut before it is escaped: never in the middle of an entity.
+    monkeypatch.setattr(load_evidence, "_drawn", [])
+
+    def long_message(*_args: object) -> str:
+        raise ValueError("&" * 300)
+
+    monkeypatch.setattr(load_evidence, "load_run_charts", long_message)
+    load_evidence.attach_load_charts(recorder, run, [])
+    assert "&amp;" * 200 + ")" in recorder.html_extras[-1][1]
 
 
 def test_a_baseline_comparison_is_shown_when_one_was_made() -> None:

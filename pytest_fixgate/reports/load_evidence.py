@@ -54,7 +54,7 @@ def attach_load_charts(gate: GateRecorder, run: LoadRun, checks: Sequence[LoadCh
         except Exception as exc:  # a chart is evidence, not the measurement: never a verdict
             html = (
                 f"<p class='missing'>The charts of this run could not be drawn "
-                f"({escape(type(exc).__name__)}: {escape(str(exc))[:200]}); "
+                f"({escape(type(exc).__name__)}: {escape(str(exc)[:200])}); "
                 "its figures are in the evidence and the JSON.</p>"
             )
         _drawn[:] = [(run, name, html)]
