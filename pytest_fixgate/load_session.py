@@ -106,9 +106,16 @@ def error_limit(load: LoadConfig, endpoint: str | None) -> Threshold | None:
 
 
 def run_load_once(
-    spec: LoadSpec, folder: Path, on_progress: Callable[[LoadProgress], None] | None = None
+    spec: LoadSpec,
+    folder: Path,
+    on_progress: Callable[[LoadProgress], None] | None = None,
+    preflight: Callable[[], None] | None = None,
 ) -> LoadRun:
-    """The session's one load run: run it here, or read the one another worker made."""
+    """The session's one load run: run it here, or read the one another worker made.
+
+    ``preflight`` (a LoadRunError when the target cannot be reached) runs once, by the
+    first to come: its error is shared like the run's, not probed again by every gate.
+    """
     from pytest_fixgate.measurements.load import LoadRunError
     from pytest_fixgate.measurements.load.remote import runner_for
 
@@ -123,6 +130,8 @@ def run_load_once(
             with run_file.open("rb") as fh:
                 return pickle.load(fh)
         try:
+            if preflight is not None:
+                preflight()
             run = runner_for(spec).run(on_progress)
             _write_run(run_file, run)
         except LoadRunError as exc:
@@ -222,7 +231,8 @@ class SessionLoad:
                 spec = self._spec()
             except ValueError as exc:
                 raise LoadRunError(f"env.{self.env.name}.load: {exc}") from None
-            _preflight(self.env)
             with self._progress() as on_progress:
-                self._load_run = run_load_once(spec, self.folder, on_progress)
+                self._load_run = run_load_once(
+                    spec, self.folder, on_progress, lambda: _preflight(self.env)
+                )
         return self._load_run

@@ -370,3 +370,28 @@ def test_a_hang_without_abort_leaves_no_window_unjudged(tmp_path: Path, referenc
     assert windows[-1]["end_s"] == 10
     assert gate["evidence"]["load_run"]["aborted"] is None
     assert run.verdict["decision"] == "HOLD"
+
+
+def test_an_unreachable_target_is_probed_once_for_all_load_gates(tmp_path: Path) -> None:
+    # Each probe of a black-holed target costs a timeout: the first gate's is shared.
+    from pytest_fixgate.load_session import run_load_once
+    from pytest_fixgate.measurements.load import LoadRunError, LoadSpec
+
+    spec = LoadSpec(
+        host="http://127.0.0.1:1",
+        locustfile=tmp_path / "a.py",
+        users=1,
+        spawn_rate=1,
+        duration_s=5,
+        results_dir=tmp_path / "results",
+    )
+    probes = []
+
+    def preflight() -> None:
+        probes.append(1)
+        raise LoadRunError("no load run: the target is unreachable (timed out)")
+
+    for _ in range(3):
+        with pytest.raises(LoadRunError, match="the target is unreachable"):
+            run_load_once(spec, tmp_path / "shared", preflight=preflight)
+    assert len(probes) == 1
