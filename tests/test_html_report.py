@@ -188,6 +188,12 @@ def test_junit_has_one_testcase_per_gate_and_the_decision() -> None:
     assert cases["a"].find("failure") is None and cases["redis.ping"].find("skipped") is not None
     result = json.loads(cases["c"].find("properties/property").get("value"))  # type: ignore[union-attr]
     assert result["outcome"] == "ERROR" and result["id"] == "c"
+    # Says what is missing as the HTML does: a key not set, or a whole table absent.
+    skipped = {n: cases[n].find("skipped").get("message") for n in ("redis.ping", "load")}  # type: ignore[union-attr]
+    assert skipped == {
+        "redis.ping": "not configured: env.staging.redis_url_env is not set",
+        "load": "not configured: no [env.staging.load] table",
+    }
 
 
 # -- end to end -------------------------------------------------------------------------
@@ -376,6 +382,7 @@ def test_step_summary_lists_failing_gates_first_with_counts() -> None:
     text = render_markdown(_verdict(gates))
     assert text.index("`c.fail`") < text.index("`b.error`") < text.index("`a.pass`")
     assert "❌ FAIL 1 · 💥 ERROR 1 · ❔ INCONCLUSIVE 0 · ⚠️ WARN 0 · ✅ PASS 1" in text
+    assert "`load` (no [env.staging.load] table)" in text
 
 
 def test_log_links_point_into_the_report_folder_from_an_html_elsewhere(tmp_path: Path) -> None:

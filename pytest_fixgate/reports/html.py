@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from html import escape
 from pathlib import Path, PurePosixPath
@@ -39,6 +39,7 @@ __all__ = [
     "attach_evidence",
     "order_key",
     "render_html",
+    "why_not_configured",
 ]
 
 #: The TestReport attribute carrying a gate's HTML fragments to the controller (xdist
@@ -261,11 +262,16 @@ def _gate_table(gates: Sequence[Mapping[str, Any]], refs: Mapping[str, Mapping[s
     return f"<table id='fixgate-gates'><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
-def _why_not_configured(missing: str, env: str) -> str:
+def why_not_configured(missing: str, env: str, code: Callable[[str], str] = str) -> str:
+    """Why a gate is not configured, in words (``code`` marks up the config names)."""
     # A gate kind is left out for want of its table; a built-in gate for want of a key.
     if missing.endswith("_env") or not missing.isidentifier():
-        return f"<code>env.{escape(env)}.{escape(missing)}</code> is not set"
-    return f"no <code>[env.{escape(env)}.{escape(missing)}]</code> table"
+        return f"{code(f'env.{env}.{missing}')} is not set"
+    return f"no {code(f'[env.{env}.{missing}]')} table"
+
+
+def _why_not_configured(missing: str, env: str) -> str:
+    return why_not_configured(missing, env, lambda name: f"<code>{escape(name)}</code>")
 
 
 def _not_configured(entries: Sequence[Mapping[str, Any]], env: str) -> str:

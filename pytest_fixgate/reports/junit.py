@@ -21,6 +21,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from typing import Any
 
+from pytest_fixgate.reports.html import why_not_configured
+
 __all__ = ["render_junit"]
 
 _FAILURE = {"FAIL", "INCONCLUSIVE"}
@@ -107,7 +109,8 @@ def render_junit(verdict: Mapping[str, Any], result_property: str = "fixgate.res
             case,
             "skipped",
             type="not configured",
-            message=f"not configured: {entry.get('missing', '?')} is not set",
+            message="not configured: "
+            + why_not_configured(str(entry.get("missing") or "?"), str(verdict["env"])),
         )
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pytest_fixgate.reports.html import OUTCOME_ORDER, order_key
+from pytest_fixgate.reports.html import OUTCOME_ORDER, order_key, why_not_configured
 
 __all__ = ["render_markdown"]
 
@@ -43,6 +43,9 @@ def render_markdown(verdict: dict[str, Any]) -> str:
         lines += [
             "",
             "Not configured: "
-            + ", ".join(f"`{g['id']}` ({g['missing']})" for g in verdict["not_configured"]),
+            + ", ".join(
+                f"`{g['id']}` ({why_not_configured(g['missing'], verdict['env'])})"
+                for g in verdict["not_configured"]
+            ),
         ]
     return "\n".join(lines) + "\n"

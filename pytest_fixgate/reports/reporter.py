@@ -25,7 +25,7 @@ from pytest_fixgate.gate_run import (
 from pytest_fixgate.outcomes.model import Evidence, GateInfo, GateResult, Outcome
 from pytest_fixgate.redaction import Redactor
 from pytest_fixgate.reports.environment import environment_rows
-from pytest_fixgate.reports.html import EXTRAS_ATTRIBUTE, render_html
+from pytest_fixgate.reports.html import EXTRAS_ATTRIBUTE, render_html, why_not_configured
 from pytest_fixgate.reports.junit import render_junit
 from pytest_fixgate.reports.markdown import render_markdown
 from pytest_fixgate.reports.verdict import build_verdict, verdict_text, write_text
@@ -162,7 +162,8 @@ class GateReporter:
         advisory = " [advisory: exit 0]" if self.run.advisory else ""
         tr.write_sep("=", "fixgate", **{colour: True, "bold": True})
         for entry in self.run.not_configured.values():
-            tr.write_line(f"not configured: {entry.info.id} ({entry.missing} is not set)")
+            why = why_not_configured(entry.missing, self.run.env.name)
+            tr.write_line(f"not configured: {entry.info.id} ({why})")
         if (self.run.baseline or {}).get("configured"):
             tr.write_line(f"fixgate baseline: {self.run.baseline['reason']}")  # type: ignore[index]
         tr.write_line(
