@@ -139,6 +139,14 @@ def test_count_threshold_is_an_exact_point_value() -> None:
     assert under.evidence.measured == "999 transactions"
 
 
+def test_a_count_of_zero_is_inconclusive_whatever_the_limit() -> None:
+    # "count < 100" would hold for 0, which is also what a wrong environment name gives.
+    for text in ("count < 100", "count >= 1"):
+        finding = judge_sentry_threshold(compile_threshold(text), reading(0.0, 0), min_samples=1)
+        assert finding.outcome is Outcome.INCONCLUSIVE, text
+        assert "a wrong project or environment reads the same" in finding.evidence.reason
+
+
 def test_equality_on_an_error_rate_is_an_error_not_a_guess() -> None:
     finding = judge_sentry_threshold(
         compile_threshold("error_rate == 1%"), reading(0.01, 5000), min_samples=1

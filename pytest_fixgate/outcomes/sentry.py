@@ -81,8 +81,19 @@ def _finding(
 
 
 def _judge_count(threshold: Threshold, reading: SentryErrorRate) -> Finding:
-    ok = threshold.holds(float(reading.count))
     measured = f"{reading.count} transactions"
+    if reading.count == 0:
+        # A misspelled project or environment reads as zero too: no evidence of anything.
+        return _finding(
+            Outcome.INCONCLUSIVE,
+            f"Sentry counted no transaction in the last {reading.period} in "
+            f"{reading.environment!r}: a wrong project or environment reads the same",
+            threshold,
+            reading,
+            measured,
+            f"{reading.method}; count() compared as a point value",
+        )
+    ok = threshold.holds(float(reading.count))
     return _finding(
         Outcome.PASS if ok else Outcome.FAIL,
         f"Sentry counted {reading.count} transactions in the last {reading.period} in "
