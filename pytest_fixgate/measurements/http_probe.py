@@ -17,7 +17,7 @@ from pytest_fixgate.redaction import Redactor
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["HttpResponse", "http_get", "shared_ssl_context"]
+__all__ = ["HttpResponse", "http_get", "shared_ssl_context", "translate_errors"]
 
 _BODY_EXCERPT = 300
 
@@ -54,7 +54,7 @@ def shared_ssl_context() -> ssl.SSLContext:
 
 
 @contextmanager
-def _translate(url: str, timeout_s: float, redactor: Redactor) -> Iterator[None]:
+def translate_errors(url: str, timeout_s: float, redactor: Redactor) -> Iterator[None]:
     """Map httpx's exceptions to the most specific ProbeError, with redacted text."""
     import httpx
 
@@ -87,7 +87,7 @@ def http_get(
     import httpx  # ~0.1 s to import: only when an HTTP gate runs
 
     redactor = redactor or Redactor()
-    with _translate(url, timeout_s, redactor):
+    with translate_errors(url, timeout_s, redactor):
         started = timing.perf_counter()
         if client is None:
             response = httpx.get(

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from pytest_fixgate.errors import ProbeError
-from pytest_fixgate.measurements.mongo_probe import _translate
+from pytest_fixgate.measurements.mongo_probe import translate_errors
 from pytest_fixgate.redaction import Redactor, mask_uri_password
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def mongo_database(uri: str, database: str | None, *, timeout_s: float) -> Itera
     redactor = Redactor([uri])
     target = mask_uri_password(uri)
     ms = int(timeout_s * 1000)
-    with _translate(target, timeout_s, redactor):
+    with translate_errors(target, timeout_s, redactor):
         client: MongoClient[Any] = MongoClient(
             uri,
             serverSelectionTimeoutMS=ms,

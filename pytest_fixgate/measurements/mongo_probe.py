@@ -10,11 +10,11 @@ from pytest_fixgate.errors import ProbeConnectError, ProbeError, ProbeTimeout
 from pytest_fixgate.measurements.ping import Ping
 from pytest_fixgate.redaction import Redactor, mask_uri_password
 
-__all__ = ["mongo_ping"]
+__all__ = ["mongo_ping", "translate_errors"]
 
 
 @contextmanager
-def _translate(target: str, timeout_s: float, redactor: Redactor) -> Iterator[None]:
+def translate_errors(target: str, timeout_s: float, redactor: Redactor) -> Iterator[None]:
     from pymongo import errors
 
     try:
@@ -46,7 +46,7 @@ def mongo_ping(uri: str, *, timeout_s: float) -> Ping:
     redactor = Redactor([uri])
     target = mask_uri_password(uri)
     ms = int(timeout_s * 1000)
-    with _translate(target, timeout_s, redactor):
+    with translate_errors(target, timeout_s, redactor):
         client: MongoClient = MongoClient(
             uri,
             serverSelectionTimeoutMS=ms,

@@ -13,7 +13,7 @@ from typing import Any
 from pytest_fixgate import timing
 from pytest_fixgate.errors import ProbeBadResponse
 from pytest_fixgate.measurements.mongo_client import mongo_database
-from pytest_fixgate.measurements.redis_probe import _translate as _redis_translate
+from pytest_fixgate.measurements.redis_probe import translate_errors as translate_redis_errors
 from pytest_fixgate.redaction import Redactor, mask_uri_password
 
 __all__ = ["QueueDepth", "mongo_queue_depth", "redis_queue_depth"]
@@ -36,7 +36,7 @@ def redis_queue_depth(url: str, key: str, *, timeout_s: float) -> QueueDepth:
     from redis.retry import Retry
 
     target = mask_uri_password(url)
-    with _redis_translate(target, timeout_s, Redactor([url])):
+    with translate_redis_errors(target, timeout_s, Redactor([url])):
         client = redis.Redis.from_url(
             url,
             socket_timeout=timeout_s,

@@ -10,11 +10,11 @@ from pytest_fixgate.errors import ProbeConnectError, ProbeError, ProbeTimeout
 from pytest_fixgate.measurements.ping import Ping
 from pytest_fixgate.redaction import Redactor, mask_uri_password
 
-__all__ = ["redis_ping"]
+__all__ = ["redis_ping", "translate_errors"]
 
 
 @contextmanager
-def _translate(target: str, timeout_s: float, redactor: Redactor) -> Iterator[None]:
+def translate_errors(target: str, timeout_s: float, redactor: Redactor) -> Iterator[None]:
     from redis import exceptions
 
     try:
@@ -46,7 +46,7 @@ def redis_ping(url: str, *, timeout_s: float) -> Ping:
 
     redactor = Redactor([url])
     target = mask_uri_password(url)
-    with _translate(target, timeout_s, redactor):
+    with translate_errors(target, timeout_s, redactor):
         # redis-py 8 retries 10 times with backoff by default: ~5 s to say "down".
         client = redis.Redis.from_url(
             url,

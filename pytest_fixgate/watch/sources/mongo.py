@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from pytest_fixgate import timing
 from pytest_fixgate.errors import ProbeError
 from pytest_fixgate.measurements.mongo_client import MongoTarget, mongo_database
-from pytest_fixgate.measurements.mongo_probe import _translate
+from pytest_fixgate.measurements.mongo_probe import translate_errors
 from pytest_fixgate.measurements.secrets import read_secret
 from pytest_fixgate.redaction import Redactor
 from pytest_fixgate.watch.engine import Count, Rate, Reading
@@ -90,12 +90,12 @@ class MongoSource:
 
     def sample(self) -> Mapping[str, Reading]:
         try:
-            with _translate(self.target.target, self.timeout_s, self.redactor):
+            with translate_errors(self.target.target, self.timeout_s, self.redactor):
                 self.target.client.admin.command("ping")
         except ProbeError:
             return {"connection_failures": Count(1)}
         out: dict[str, Reading] = {"connection_failures": Count(0)}
-        with _translate(self.target.target, self.timeout_s, self.redactor):
+        with translate_errors(self.target.target, self.timeout_s, self.redactor):
             for metric, (collection, query) in self.watch.counts.items():
                 out[metric] = Count(self.target.db[collection].count_documents(dict(query)))
             if self.watch.payments is not None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pytest_fixgate.errors import ProbeBadResponse, ProbeError
-from pytest_fixgate.measurements.http_probe import _translate, shared_ssl_context
+from pytest_fixgate.measurements.http_probe import shared_ssl_context, translate_errors
 from pytest_fixgate.measurements.secrets import read_secret
 from pytest_fixgate.redaction import Redactor
 from pytest_fixgate.watch.engine import Level, Reading
@@ -83,7 +83,7 @@ class PrometheusSource:
         errors: list[str] = []
         for metric, (query, _) in self.watch.queries.items():
             try:
-                with _translate(url, self.timeout_s, self.redactor):
+                with translate_errors(url, self.timeout_s, self.redactor):
                     response = self.client.get(url, params={"query": query}, headers=self.headers)
                 try:
                     body = response.json()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pytest_fixgate.errors import ProbeError
-from pytest_fixgate.measurements.redis_probe import _translate
+from pytest_fixgate.measurements.redis_probe import translate_errors
 from pytest_fixgate.measurements.secrets import read_secret
 from pytest_fixgate.redaction import Redactor, mask_uri_password
 from pytest_fixgate.watch.engine import Count, Reading
@@ -47,7 +47,7 @@ class RedisSource:
         target = mask_uri_password(url)
         timeout_s = min(env.timeout_s, cfg.interval_s)
         watch = cfg.redis or RedisWatch()
-        with _translate(target, timeout_s, Redactor([url])):
+        with translate_errors(target, timeout_s, Redactor([url])):
             # redis-py retries 10 times by default: ~5 s to say "down".
             client = redis.Redis.from_url(
                 url,
@@ -61,7 +61,7 @@ class RedisSource:
 
     def sample(self) -> Mapping[str, Reading]:
         try:
-            with _translate(self.target, self.timeout_s, self.redactor):
+            with translate_errors(self.target, self.timeout_s, self.redactor):
                 pipe = self.client.pipeline(transaction=False)
                 for keys in self.watch.lists.values():
                     for key in keys:
