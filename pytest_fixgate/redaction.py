@@ -7,6 +7,7 @@ user parts, plain and percent-encoded) and replaces each with ``***``.
 
 from __future__ import annotations
 
+import html
 import os
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -76,6 +77,8 @@ def _variants(value: str) -> set[str]:
         password = parts.netloc.rsplit("@", 1)[0].partition(":")[2]
         if password:
             out.update({password, unquote(password)})
+    # As they stand in HTML a gate attached (a chart, a table): escaped before redaction.
+    out.update({html.escape(v) for v in out} | {html.escape(v, quote=False) for v in out})
     return out
 
 

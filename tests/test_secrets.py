@@ -24,6 +24,15 @@ def test_redactor_masks_values_and_uri_passwords() -> None:
     assert mask_uri_password(uri) == "mongodb://gate:***@db.example:27017/x"
 
 
+def test_redactor_masks_secrets_as_html_escapes_them() -> None:
+    import html
+
+    secret = 'p&ss<w>rd"q'
+    redactor = Redactor([secret])
+    fragment = f"<td>{html.escape(secret)}</td><td>{html.escape(secret, quote=False)}</td>"
+    assert redactor.text(fragment) == "<td>***</td><td>***</td>"
+
+
 def _all_artifacts(run: Any, summary: Path) -> dict[str, str]:
     texts = {"terminal": run.output, "summary": summary.read_text()}
     for path in run.report_dir.rglob("*"):
