@@ -6,7 +6,6 @@ under 90 s on 2 cores.
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import math
@@ -912,11 +911,9 @@ def test_cpu_saturation_needs_five_busy_seconds_or_locusts_warning():
     assert not CpuUsage({}).saturated and CpuUsage({}).max_pct is None
 
 
-def test_charts_are_self_contained_svg_and_png(tmp_path: Path):
+def test_charts_are_self_contained_svg(tmp_path: Path):
     from pytest_fixgate.reports.charts import (
-        latency_histogram_png,
         latency_histogram_svg,
-        timeseries_png,
         timeseries_svg,
     )
 
@@ -927,8 +924,6 @@ def test_charts_are_self_contained_svg_and_png(tmp_path: Path):
     assert not re.search(r"(href|src)=\"(https?:|file:)", svg)  # nothing fetched
     series = timeseries_svg(run, p95_threshold_ms=150.0, error_rate_threshold=0.01)
     assert series.startswith("<svg") and "threshold 1%" in series and "threshold 150 ms" in series
-    assert base64.b64decode(latency_histogram_png(run, [150.0]))[:8] == b"\x89PNG\r\n\x1a\n"
-    assert base64.b64decode(timeseries_png(run))[:8] == b"\x89PNG\r\n\x1a\n"
     # Nothing succeeded: the charts still render, and say so.
     empty = synthetic_run(tmp_path, with_latencies=False)
     assert "no successful request" in latency_histogram_svg(empty, [1500.0])

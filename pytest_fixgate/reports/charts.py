@@ -4,13 +4,11 @@ latency histogram, and p95, error rate and throughput over the whole run.
 Rendered with matplotlib's object API (``Figure``, no pyplot and no global
 backend switch), imported only when a chart is drawn: a gate run without a
 load test never pays for matplotlib. Each function returns a self-contained
-string: inline SVG (``*_svg``, no XML prologue, ready to paste into HTML)
-or a base64 PNG (``*_png``, for ``<img src="data:image/png;base64,...">``).
+string: inline SVG (no XML prologue, ready to paste into HTML).
 """
 
 from __future__ import annotations
 
-import base64
 import io
 import math
 import re
@@ -31,9 +29,7 @@ OVERALL = "Aggregated"  # results.OVERALL, without importing the load package at
 __all__ = [
     "JudgedFigure",
     "judged_svg",
-    "latency_histogram_png",
     "latency_histogram_svg",
-    "timeseries_png",
     "timeseries_svg",
 ]
 
@@ -82,12 +78,6 @@ def _svg(fig: Figure) -> str:
     text = text[text.index("<svg") :]  # drop the XML prologue and DOCTYPE
     text = re.sub(r"\s*<metadata>.*?</metadata>", "", text, count=1, flags=re.DOTALL)
     return re.sub(r"<svg ", '<svg style="max-width:100%;height:auto" ', text, count=1)
-
-
-def _png(fig: Figure) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def _empty(ax: Axes, text: str) -> None:
@@ -350,14 +340,6 @@ def latency_histogram_svg(
         return _svg(fig)
 
 
-def latency_histogram_png(run: LoadRun, thresholds_ms: Thresholds = None) -> str:
-    """``latency_histogram_svg`` as a base64 PNG."""
-    with _style():
-        fig = _figure(width=6.4)
-        _draw_histogram(fig, run.overall, thresholds_ms, _quantiles_of(thresholds_ms))
-        return _png(fig)
-
-
 # -- p95, error rate and throughput over time ---------------------------------------------
 
 
@@ -595,18 +577,6 @@ def timeseries_svg(
             fig, run, _merge(p95_threshold_ms, latency_thresholds), error_rate_threshold
         )
         return _svg(fig)
-
-
-def timeseries_png(
-    run: LoadRun,
-    p95_threshold_ms: float | None = None,
-    error_rate_threshold: float | None = None,
-) -> str:
-    """``timeseries_svg`` as a base64 PNG."""
-    with _style():
-        fig = _figure(width=13.0, height=6.6)
-        _draw_timeseries(fig, run, _merge(p95_threshold_ms, None), error_rate_threshold)
-        return _png(fig)
 
 
 def _merge(p95_threshold_ms: float | None, more: Thresholds) -> dict[str, float]:
