@@ -4,6 +4,7 @@ and missing files; an unreadable backup directory; and the config."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import bson
@@ -74,8 +75,17 @@ def test_pattern_chooses_which_folders_are_backups(tmp_path):
         (lambda f: f.write_bytes(bson.encode({"a": 1})[:-3]), "fixzit.users: not BSON"),
         (lambda f: f.write_bytes(b"\xff\xff\xff\x7f" + b"x" * 20), "claims 2147483647 bytes"),
         (lambda f: f.unlink(), "fixzit.users: users.bson is missing"),
-        # Unreadable: a directory where the file should be (root reads any file mode).
-        (lambda f: (f.unlink(), f.mkdir()), "fixzit.users: unreadable"),
+        # A directory where the file should be (root reads any file mode): never opened.
+        (lambda f: (f.unlink(), f.mkdir()), "fixzit.users: not a regular file (a directory)"),
+        # A FIFO would block a plain open() forever; it is refused without opening it.
+        (lambda f: (f.unlink(), os.mkfifo(f)), "fixzit.users: not a regular file (a FIFO)"),
+        (
+            lambda f: (
+                f.with_name("users.metadata.json").unlink(),
+                os.mkfifo(f.with_name("users.metadata.json")),
+            ),
+            "users.metadata.json: not a regular file (a FIFO)",
+        ),
         (
             lambda f: f.with_name("users.metadata.json").write_text("{not json"),
             "users.metadata.json is missing or not JSON",
@@ -126,3 +136,59 @@ def test_backup_config(tmp_path):
 def test_bad_backup_config_is_one_config_error(tmp_path, data, message):
     with pytest.raises(ConfigError, match=message):
         _parse(tmp_path, data)
+
+
+# -- `pytest --gate` end to end --------------------------------------------------------------
+
+
+def _backup_run(tmp_path: Path, backups: Path):
+    from gaterun import GATES, run_gate, staging_config
+
+    from pytest_fixgate.reference import free_port
+
+    table = (
+        f'[env.staging.backup]\ndirectory = "{backups}"\ndatabase = "fixzit"\n'
+        'collections = ["workOrders", "users"]\nmax_age = "24h"\n'
+    )
+    config = staging_config(f"http://127.0.0.1:{free_port()}", table)
+    # The timeout: a gate that blocks (a FIFO) must fail this test, not hang it.
+    return run_gate(tmp_path / "run", config, suite=GATES / "test_backup.py", timeout=60)
+
+
+def test_a_new_note_does_not_make_an_old_dump_fresh(tmp_path):
+    # Issue 19: a 3-day-old dump with one new restore-notes.txt read as "1 s old", PASS.
+    backups = tmp_path / "backups"
+    folder = write_backup(backups, "manual-1", COLLECTIONS, database="fixzit", age_s=3 * 86400)
+    (folder / "restore-notes.txt").write_text("restored to staging-2 on Monday\n")
+    (folder / "fixzit" / "README").write_text("a file inside the database folder, also new\n")
+    result = _backup_run(tmp_path, backups)
+    gate = result.gate("backup.fresh")
+    assert result.exit_code == 1, result.output[-2000:]
+    assert result.verdict["decision"] == "HOLD"
+    assert gate["outcome"] == "FAIL", gate["reason"]
+    assert "manual-1 is 3d 0h old (limit 24h 00m)" in gate["reason"]
+
+
+def test_the_oldest_data_file_dates_the_dump(tmp_path):
+    # One collection re-dumped today does not make the other, 3 days old, fresh.
+    folder = write_backup(tmp_path, "manual-1", COLLECTIONS, database="fixzit", age_s=3 * 86400)
+    users = folder / "fixzit" / "users.bson"
+    users.write_bytes(users.read_bytes())  # rewritten now
+    finding = _judge(tmp_path)
+    assert finding.outcome is Outcome.FAIL
+    assert "manual-1 is 3d 0h old" in finding.evidence.reason
+
+
+def test_a_fifo_in_the_backup_ends_the_gate_fast(tmp_path):
+    # Issue 19: a FIFO in the backup folder blocked the gate forever.
+    backups = tmp_path / "backups"
+    folder = write_backup(backups, "manual-1", COLLECTIONS, database="fixzit")
+    (folder / "fixzit" / "users.bson").unlink()
+    os.mkfifo(folder / "fixzit" / "users.bson")
+    os.mkfifo(folder / "fixzit" / "restore.pipe")  # and one among the other files
+    result = _backup_run(tmp_path, backups)
+    gate = result.gate("backup.fresh")
+    assert result.exit_code == 1 and result.verdict["decision"] == "HOLD"
+    assert gate["outcome"] == "FAIL", gate["reason"]
+    assert "fixzit.users: not a regular file (a FIFO)" in gate["reason"]
+    assert gate["duration_s"] < 10
