@@ -81,6 +81,8 @@ class GateRun:
     # "gate" (a promotion decision) or "watch" (a post-promotion confirmation): only a
     # gate run's PROMOTE may be tagged or serve as a baseline.
     mode: str = "gate"
+    # What the session's redactor left unmasked and why (names only), for the terminal.
+    redaction_notes: tuple[str, ...] = ()
 
     def add(self, result: GateResult) -> None:
         # A later phase (teardown) may only make a result worse, never better.

@@ -3,7 +3,7 @@
 A kind declares its config section, the parser that validates it, the gate
 ids its config implies (the completeness rule holds the run to exactly those),
 the fixtures its gate tests are parametrized over, and the environment
-variables whose values are secrets. Kinds come from the
+variables (and dotenv files) whose values are secrets. Kinds come from the
 ``pytest_fixgate_gate_kinds`` hook: the built-in ones
 (:mod:`pytest_fixgate.builtin_kinds`) use the same hook a third-party plugin
 does::
@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pytest_fixgate.config.schema import EnvConfig
 
-__all__ = ["GateKind", "KindContext", "implied_gate_ids", "kinds_by_section"]
+__all__ = ["GateKind", "KindContext", "SecretFile", "implied_gate_ids", "kinds_by_section"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,21 @@ class KindContext:
     file: str  # the config file, for error messages
     # Every environment's raw table, for kinds that compare environments.
     all_envs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SecretFile:
+    """A dotenv file whose every value is a secret (``vercel env pull`` output): read once
+    when the run starts, so its values are masked before any gate runs, everywhere."""
+
+    path: Path  # resolved
+    label: str  # as the config writes it, for messages
+    #: Values in it that are public text, never masked (listed placeholders, env names).
+    public: tuple[str, ...] = ()
+
+
+def _no_files(section: Any) -> Iterable[SecretFile]:
+    return ()
 
 
 def _no_ids(section: Any, env: EnvConfig) -> Sequence[str]:
@@ -82,6 +97,8 @@ class GateKind:
     )
     #: ``config -> names of environment variables whose values are secrets``.
     secret_envs: Callable[[Any], Iterable[str]] = _no_secrets
+    #: ``config -> dotenv files whose values are secrets`` (see :class:`SecretFile`).
+    secret_files: Callable[[Any], Iterable[SecretFile]] = _no_files
     title: str = ""
 
     @property

@@ -30,6 +30,7 @@ from pytest_fixgate.load_session import SessionLoad
 from pytest_fixgate.outcomes.model import GateInfo
 from pytest_fixgate.redaction import Redactor
 from pytest_fixgate.release.baseline import baseline_file_arg
+from pytest_fixgate.session_redaction import session_secrets
 
 __all__ = [
     "NOT_CONFIGURED_PROPERTY",
@@ -207,12 +208,16 @@ def pytest_configure(config: pytest.Config) -> None:
         env = select_env(load_config(path, kinds), env_name)
     except ConfigError as exc:
         raise pytest.UsageError(f"fixgate: {exc}") from None
+    # One redactor for the session, fed before any gate runs: on the controller and on
+    # every xdist worker alike, each builds it from the same config and environment.
+    secrets = session_secrets(env, kinds)
     run = GateRun(
         env=env,
         kinds=tuple(kinds),
         config_path=path,
-        redactor=Redactor.from_env(env.secret_env_names()),
+        redactor=secrets.redactor,
         advisory=bool(config.getoption("gate_advisory")),
+        redaction_notes=secrets.notes,
     )
     if not run.advisory:
         _refuse_partial_runs(config)

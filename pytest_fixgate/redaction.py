@@ -2,7 +2,21 @@
 
 The config names environment variables; their values are the secrets. A
 :class:`Redactor` knows those values (and, for URIs, their password and
-user parts, plain and percent-encoded) and replaces each with ``***``.
+user parts, plain and percent-encoded; for a multi-line value such as a PEM
+key, each of its lines, since process output is redacted line by line) and
+replaces each with ``***``.
+
+Two rules keep the reports readable without letting a secret through:
+
+- values *found* in files (a dotenv file's every value) are masked only when
+  they can be secrets: :func:`maskable_values` skips values shorter than
+  :data:`MIN_FOUND` characters and common words (:data:`COMMON_WORDS`: the
+  outcome and decision words, log levels, switches, environment names).
+  Values *named* as secrets (``token_env``, ``secret_env``, ...) are always
+  masked, whatever they are;
+- the verdict's structure (:data:`STRUCTURAL_KEYS`: outcome, decision, ids,
+  severity, the counts' outcome keys) is never redacted: those fields hold
+  only the fixed vocabulary or config ids, never a value read at run time.
 """
 
 from __future__ import annotations
@@ -13,9 +27,49 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-__all__ = ["MASK", "Redactor", "mask_uri_password"]
+__all__ = [
+    "COMMON_WORDS",
+    "MASK",
+    "MIN_FOUND",
+    "STRUCTURAL_KEYS",
+    "Redactor",
+    "mask_uri_password",
+    "maskable_values",
+]
 
 MASK = "***"
+
+#: Values found in files shorter than this are not masked ("1", "dev"): masking them
+#: would garble every report and hides nothing.
+MIN_FOUND = 4
+#: A line of a multi-line secret shorter than this is not masked on its own (a PEM's
+#: blank line or its last few base64 characters); the whole value still is.
+MIN_LINE = 4
+
+#: Words that are never a secret when found in a file (compared case-insensitively):
+#: the verdict's own vocabulary, log levels, switches and environment names.
+COMMON_WORDS = frozenset(
+    {
+        # outcomes, decisions, severities
+        "pass", "warn", "inconclusive", "fail", "error", "promote", "hold", "rollback",
+        "critical", "major", "minor", "skipped", "passed", "failed",
+        # log levels
+        "trace", "debug", "info", "notice", "warning", "fatal", "silent", "verbose", "none",
+        "null", "undefined",
+        # switches
+        "true", "false", "yes", "no", "on", "off", "enabled", "disabled",
+        # environments
+        "production", "prod", "staging", "stage", "development", "dev", "test", "testing",
+        "preview", "local",
+    }
+)  # fmt: skip
+
+#: Keys of the verdict (and of a gate's entry) whose values are never redacted: the fixed
+#: vocabulary and config-given ids, which no run-time value ever reaches.
+STRUCTURAL_KEYS = frozenset(
+    {"schema", "outcome", "decision", "mode", "severity", "required", "id", "nodeid", "env"}
+)
+_OUTCOME_KEYS = frozenset({"PASS", "WARN", "INCONCLUSIVE", "FAIL", "ERROR"})
 
 
 class Redactor:
@@ -52,14 +106,39 @@ class Redactor:
         return text
 
     def data(self, value: Any) -> Any:
-        """A copy of ``value`` (JSON-like data) with every string redacted."""
+        """A copy of ``value`` (JSON-like data) with every string redacted, but for the
+        structure (:data:`STRUCTURAL_KEYS`, outcome words as keys): a secret equal to
+        "FAIL" must not turn an outcome into ``***``."""
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, Mapping):
-            return {self.data(k): self.data(v) for k, v in value.items()}
+            return {
+                (k if k in _OUTCOME_KEYS else self.data(k)): (
+                    v if k in STRUCTURAL_KEYS and isinstance(v, str | bool) else self.data(v)
+                )
+                for k, v in value.items()
+            }
         if isinstance(value, list | tuple):
             return [self.data(v) for v in value]
         return value
+
+
+def maskable_values(values: Iterable[str], public: Iterable[str] = ()) -> tuple[list[str], int]:
+    """The values found in a file that are worth masking, and how many were not: shorter
+    than :data:`MIN_FOUND` characters, a :data:`COMMON_WORDS` word, or one of ``public``
+    (listed placeholders, environment names). Compared stripped and case-insensitively."""
+    skip = COMMON_WORDS | {p.strip().lower() for p in public}
+    out: list[str] = []
+    skipped = 0
+    for value in values:
+        text = value.strip()
+        if not text:
+            continue
+        if len(text) < MIN_FOUND or text.lower() in skip:
+            skipped += 1
+            continue
+        out.append(value)
+    return out, skipped
 
 
 def _variants(value: str) -> set[str]:
@@ -69,6 +148,11 @@ def _variants(value: str) -> set[str]:
     garble ordinary text ("admin" in "/api/admin").
     """
     out = {value, quote(value, safe=""), unquote(value)}
+    if "\n" in value or "\r" in value:
+        # Process output is redacted line by line: each line of a PEM key, stripped.
+        out.update(line.strip() for line in value.splitlines() if len(line.strip()) >= MIN_LINE)
+    if value.strip() != value:
+        out.add(value.strip())
     try:
         parts = urlsplit(value)
     except ValueError:

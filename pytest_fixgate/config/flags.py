@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_fixgate.config.table import ConfigTable
-from pytest_fixgate.kinds import GateKind, KindContext
+from pytest_fixgate.kinds import GateKind, KindContext, SecretFile
 
 if TYPE_CHECKING:
     from pytest_fixgate.config.schema import EnvConfig
@@ -117,11 +117,21 @@ def _gate_ids(config: FlagsConfig, env: EnvConfig) -> list[str]:
     return [f"flags.{check}" for check in config.checks]
 
 
+def _secret_files(config: FlagsConfig) -> list[SecretFile]:
+    # A dotenv source holds secrets besides the FEATURE_ overrides: masked from the start.
+    return [
+        SecretFile((config.base_dir / spec).resolve(), spec)
+        for spec in config.env_sources
+        if spec != "process:"
+    ]
+
+
 KIND = GateKind(
     section="flags",
     parse=parse_flags,
     gate_ids=_gate_ids,
     params={"flags_check": lambda config, env: [(c, c) for c in config.checks]},
     secret_envs=lambda config: [config.token_env],
+    secret_files=_secret_files,
     title="Feature flags",
 )

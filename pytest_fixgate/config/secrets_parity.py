@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_fixgate.config.table import ConfigTable
-from pytest_fixgate.kinds import GateKind, KindContext
+from pytest_fixgate.kinds import GateKind, KindContext, SecretFile
 
 if TYPE_CHECKING:
     from pytest_fixgate.config.schema import EnvConfig
@@ -183,6 +183,18 @@ def _process_secrets(config: SecretsConfig) -> list[str]:
     return [*config.must_differ, *config.no_localhost]
 
 
+def _secret_files(config: SecretsConfig) -> list[SecretFile]:
+    # Every value of a dotenv source is a secret, masked from the start of the run (a
+    # command gate may print one before this gate reads it); placeholders and the
+    # environments' own names are public text.
+    public = (*(p for p in config.placeholders if p != PLACEHOLDER_SHAPE), *config.sources)
+    return [
+        SecretFile((config.base_dir / spec).resolve(), spec, public)
+        for spec in config.sources.values()
+        if spec != _PROCESS
+    ]
+
+
 KIND = GateKind(
     section="secrets",
     parse=parse_secrets,
@@ -192,5 +204,6 @@ KIND = GateKind(
     # redaction as it reads them. A "process:" source reads this job's variables: those
     # the config names are known from the start.
     secret_envs=_process_secrets,
+    secret_files=_secret_files,
     title="Secrets parity",
 )

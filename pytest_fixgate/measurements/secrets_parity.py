@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from pytest_fixgate.config.secrets_parity import PLACEHOLDER_SHAPE, SecretsConfig
 from pytest_fixgate.measurements.dotenv import PROCESS_SOURCE, read_dotenv, read_source
-from pytest_fixgate.redaction import Redactor
+from pytest_fixgate.redaction import COMMON_WORDS, MIN_FOUND, Redactor, maskable_values
 
 __all__ = [
     "BOOLEAN_WORDS",
@@ -35,13 +35,9 @@ __all__ = [
     "redactable_values",
 ]
 
-#: Values that are switches, not secrets: masking them would garble every report
-#: ("true" in a sentence, "1" in a count), and they carry nothing to hide.
-BOOLEAN_WORDS = frozenset(
-    {"true", "false", "0", "1", "yes", "no", "on", "off", "enabled", "disabled"}
-)
-#: Shorter values from sources are not masked (see :func:`redactable_values`).
-MIN_REDACTED = 4
+#: Kept for callers: the run's one rule lives in :mod:`pytest_fixgate.redaction`.
+BOOLEAN_WORDS = COMMON_WORDS
+MIN_REDACTED = MIN_FOUND
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0", "[::1]"})
 
 
@@ -118,26 +114,16 @@ def is_local_uri(value: str) -> str | None:
 def redactable_values(
     values: Iterable[str], placeholders: Iterable[str], env_names: Iterable[str]
 ) -> list[str]:
-    """The values to add to the run's redaction: every one but switches (true/false/1/0,
-    ...), listed placeholders ("change-me" is public text), the environments' own names
-    (NODE_ENV=production must not mask "production" in every report) and values shorter
-    than :data:`MIN_REDACTED` characters: masking "x" would garble every report, gate ids
-    included, and hides nothing (the gates never show a value anyway).
-
-    A multi-line value (a PEM key) also gives each of its lines: process output is
-    redacted line by line, where the whole value never appears."""
-    skip = set(BOOLEAN_WORDS)
-    skip.update(p.lower() for p in placeholders if p != PLACEHOLDER_SHAPE)
-    skip.update(e.lower() for e in env_names)
-    out: list[str] = []
-    for value in values:
-        parts = [value, *(value.splitlines() if "\n" in value or "\r" in value else ())]
-        for part in parts:
-            if len(part.strip()) >= MIN_REDACTED and part.strip().lower() not in skip:
-                out.append(part)
-                if part.strip() != part:
-                    out.append(part.strip())
-    return out
+    """The values to add to the run's redaction, by the run's one rule
+    (:func:`pytest_fixgate.redaction.maskable_values`): every one but values shorter than
+    4 characters, common words (true, ERROR, production, ...), listed placeholders
+    ("change-me" is public text) and the environments' own names (NODE_ENV=production
+    must not mask "production" in every report). The run's redactor already knows the
+    dotenv files' values from the start; this adds what a "process:" source held.
+    A multi-line value (a PEM key) is masked line by line by the redactor itself."""
+    public = [p for p in placeholders if p != PLACEHOLDER_SHAPE]
+    masked, _ = maskable_values(values, [*public, *env_names])
+    return masked
 
 
 def read_secrets(

@@ -164,6 +164,8 @@ class GateReporter:
         for entry in self.run.not_configured.values():
             why = why_not_configured(entry.missing, self.run.env.name)
             tr.write_line(f"not configured: {entry.info.id} ({why})")
+        for note in self.run.redaction_notes:
+            tr.write_line(f"fixgate redaction: {note}")
         if (self.run.baseline or {}).get("configured"):
             tr.write_line(f"fixgate baseline: {self.run.baseline['reason']}")  # type: ignore[index]
         tr.write_line(
