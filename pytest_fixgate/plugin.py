@@ -202,6 +202,7 @@ def pytest_configure(config: pytest.Config) -> None:
     env_name = config.getoption("gate", None)
     if not env_name:
         return
+    _refuse_runs_without_gates(config)
     try:
         kinds = registered_kinds(config)
         path = find_config(config.getoption("gate_config"), config.rootpath)
@@ -242,6 +243,37 @@ def pytest_configure(config: pytest.Config) -> None:
 
     reporter = GateReporter.for_config(config, run)
     config.pluginmanager.register(reporter, GateReporter.PLUGIN_NAME)
+
+
+#: Options under which pytest runs no gate at all (it lists, plans or shows help), as
+#: (option dest, flag): with --gate they would exit 0 beside a HOLD verdict, or none.
+_NO_GATE_OPTIONS = (
+    ("showfixtures", "--fixtures"),
+    ("show_fixtures_per_test", "--fixtures-per-test"),
+    ("collectonly", "--collect-only"),
+    ("setupplan", "--setup-plan"),  # before --setup-only: --setup-plan sets it too
+    ("setuponly", "--setup-only"),
+    ("markers", "--markers"),
+    ("help", "--help"),
+)
+#: fixgate's own plugins: a gate run with one of them disabled (``-p no:NAME``) would
+#: skip its gates, write no verdict, or decide nothing.
+INTERNAL_PLUGINS = ("fixgate-reporter", "fixgate-watch", "fixgate-builtin-kinds")
+
+
+def _refuse_runs_without_gates(config: pytest.Config) -> None:
+    """A gate run either runs the gates and decides, or is a usage error (exit 4): an
+    option that runs no gate, or a disabled part of fixgate, never ends in exit 0."""
+    for dest, flag in _NO_GATE_OPTIONS:
+        if getattr(config.option, dest, None):
+            raise pytest.UsageError(
+                f"fixgate: {flag} runs no gate; drop --gate (or PYTEST_ADDOPTS) to use it"
+            )
+    for name in INTERNAL_PLUGINS:
+        if config.pluginmanager.is_blocked(name):
+            raise pytest.UsageError(
+                f"fixgate: -p no:{name} disables a part of fixgate; a gate run needs all of it"
+            )
 
 
 #: Options that run a part of the suite or stop it early, as (option dest, flag).
