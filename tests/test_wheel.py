@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import site
 import subprocess
 import sys
 import venv
@@ -53,9 +54,7 @@ def wheel_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     wheel = next(dist.glob("pytest_fixgate-*.whl"))
     env_dir = base / "venv"
-    # The dependencies come from this interpreter's site-packages; the package itself
-    # only from the wheel (a venv's own site-packages come first on sys.path).
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
+    venv.EnvBuilder(with_pip=False).create(env_dir)
     subprocess.run(
         [
             sys.executable,
@@ -65,14 +64,46 @@ def wheel_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
             str(env_dir / "bin" / "python"),
             "install",
             "--no-deps",
+            "--ignore-installed",  # a copy on PYTHONPATH or in the running env is no install
             "-q",
             str(wheel),
         ],
         check=True,
         capture_output=True,
         timeout=300,
+        env=_clean_env(),
+    )
+    # The dependencies come from the site-packages of the interpreter running these
+    # tests; the package itself only from the wheel (a venv's own site-packages come
+    # first on sys.path, the added ones after it). Not system_site_packages=True: that
+    # sees the base interpreter's, which lacks the dependencies when the tests run in
+    # a venv themselves. Added after the install: pip would otherwise see the running
+    # interpreter's copy of the package and install nothing.
+    (_site_packages(env_dir) / "_fixgate_test_deps.pth").write_text(
+        "".join(f"import site; site.addsitedir({d!r})\n" for d in _running_site_dirs())
     )
     return env_dir
+
+
+def _running_site_dirs() -> list[str]:
+    dirs = list(site.getsitepackages())
+    if site.ENABLE_USER_SITE:
+        dirs.append(site.getusersitepackages())
+    return [d for d in dirs if Path(d).is_dir()]
+
+
+def _site_packages(env_dir: Path) -> Path:
+    found = subprocess.run(
+        [
+            str(env_dir / "bin" / "python"),
+            "-c",
+            "import sysconfig; print(sysconfig.get_path('purelib'))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    return Path(found)
 
 
 def _clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
