@@ -8,6 +8,7 @@ reports folder, or found in the notes of a release tag.
 from __future__ import annotations
 
 import copy
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -206,6 +207,36 @@ def test_regression_is_fail_when_configured_with_the_baseline_from_tag_notes(
     assert run.outcomes()["load.p(95)"] == "FAIL"
     assert run.verdict["decision"] == "HOLD" and "load.p(95) FAIL" in run.verdict["reason"]
     assert run.verdict["baseline"]["source"] == "note of tag v1.0.0"
+
+
+@LOAD
+def test_a_baseline_from_the_future_is_never_chosen(
+    first_release: dict[str, Any], reference: Any, tmp_path: Path
+) -> None:
+    # A real regression against the last release, and beside it a re-hashed PROMOTE
+    # stamped 2099 (as fast as this run): chosen as "the newest", it hid the regression.
+    verdict = first_release["run"].verdict
+    reports = tmp_path / "second" / "reports"
+    reports.mkdir(parents=True)
+    write(reports / "staging-20260101T000000Z.json", slower_baseline(verdict, 0.25))
+    future = variant(slower_baseline(verdict, 1.0), finished="2099-01-01T00:00:00+00:00")
+    write(reports / "staging-20990101T000000Z.json", future)
+    run = run_gate(
+        tmp_path / "second",
+        baseline_config(reference.base_url, TOLERANCE),
+        environ={**FLAT_OUT, "FIXGATE_COMMIT": first_release["commit"]},
+    )
+    # The planted files are staging-*.json too: the run's own verdict is the latest.
+    mine = json.loads(run.files["latest"].read_text(encoding="utf-8"))
+    summary = mine["baseline"]
+    assert summary["found"], summary
+    assert summary["source"].endswith("staging-20260101T000000Z.json"), summary
+    p95 = next(g for g in mine["gates"] if g["id"] == "load.p(95)")
+    assert p95["outcome"] == "WARN", p95
+    assert any(
+        s.startswith("staging-20990101T000000Z.json: it finished in the future")
+        for s in summary["skipped"]
+    ), summary
 
 
 def test_the_newest_promote_in_the_reports_folder(tmp_path: Path) -> None:

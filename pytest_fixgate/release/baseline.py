@@ -22,11 +22,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_fixgate import timing
 from pytest_fixgate.config.baseline import BaselineConfig, Tolerance
 from pytest_fixgate.outcomes.model import GateResult, Outcome
 from pytest_fixgate.release.git import GitError, git
 from pytest_fixgate.release.notes import NOTES_REF, NoteProblem, read_record
 from pytest_fixgate.release.verdicts import (
+    CLOCK_SKEW_S,
     Verdict,
     VerdictUnreadable,
     gates_disagree,
@@ -129,6 +131,14 @@ def _unusable(verdict: Verdict) -> str | None:
         return "it is from an advisory run"
     if verdict.mode != "gate":
         return f"it is a post-promotion watch's verdict ({verdict.mode}), not a gate run's"
+    # A verdict stamped ahead of now (a skewed clock, or a hand-made `finished = 2099`)
+    # would win "the newest" forever and hide every real regression behind it.
+    ahead = (verdict.finished - timing.utcnow()).total_seconds()
+    if ahead > CLOCK_SKEW_S:
+        return (
+            f"it finished in the future ({verdict.data['finished']}, more than "
+            f"{CLOCK_SKEW_S:g} s ahead of this clock)"
+        )
     return None
 
 
@@ -142,7 +152,7 @@ def _from_reports(env: str, folder: Path) -> tuple[Baseline | None, list[str]]:
             continue
         problem = _unusable(verdict) if verdict.env == env else "another environment"
         if problem:
-            if not verdict.digest_ok:
+            if not verdict.digest_ok or problem.startswith("it finished in the future"):
                 skipped.append(f"{path.name}: {problem}")
             continue
         if best is None or verdict.finished > best.verdict.finished:
@@ -176,8 +186,11 @@ def _from_notes(env: str, repo: Path) -> tuple[Baseline | None, list[str]]:
             skipped.append(f"tag {tag}: {exc}")
             continue
         verdict = record.verdict
-        if verdict.env == env and _unusable(verdict) is None:
+        problem = _unusable(verdict) if verdict.env == env else "another environment"
+        if problem is None:
             return Baseline(verdict, f"note of tag {tag}"), skipped
+        if problem.startswith("it finished in the future"):
+            skipped.append(f"tag {tag}: {problem}")
     return None, skipped
 
 

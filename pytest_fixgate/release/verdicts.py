@@ -22,6 +22,7 @@ from pytest_fixgate.errors import FixgateError
 from pytest_fixgate.reports.verdict import SCHEMA, body_sha256
 
 __all__ = [
+    "CLOCK_SKEW_S",
     "Verdict",
     "VerdictUnreadable",
     "gates_disagree",
@@ -33,7 +34,7 @@ __all__ = [
 
 _REQUIRED = ("schema", "env", "commit", "finished", "decision", "reason", "gates", "sha256")
 # A report from a machine whose clock runs a little ahead is not "from the future".
-_CLOCK_SKEW_S = 300.0
+CLOCK_SKEW_S = 300.0
 
 
 class VerdictUnreadable(FixgateError):
@@ -192,7 +193,7 @@ def tag_refusal(
             "being tagged)"
         )
     age = (now - verdict.finished).total_seconds()
-    if age < -_CLOCK_SKEW_S:
+    if age < -CLOCK_SKEW_S:
         return f"{where} finished in the future ({verdict.data['finished']}): check the clocks"
     if age > max_age_s:
         return (
