@@ -175,6 +175,7 @@ def demo_data_config(folder: Path, migrations: str) -> str:
     directory = MIGRATIONS if migrations == "good" else MIGRATIONS / "faulty"
     files = '["*.py"]' if migrations == "good" else '["003_normalise_titles.py"]'
     dry_run = f"{sys.executable} {{file}} --dry-run --uri-env {{uri_env}} --database {{database}}"
+    apply = f"{sys.executable} {{file}} --uri-env {{uri_env}} --database {{database}}"
     return f"""
 [env.demo.backup]
 directory = "{folder / "backups"}"
@@ -186,7 +187,10 @@ max_age = "24h"
 directory = "{directory}"
 files = {files}
 database = "{DEFAULT_DB}"
+# Rehearsed on a clone of the backup above (SecantusDB started by the gate): each
+# migration's dry run, then its real run; the demo's "staging" database is not touched.
 dry_run = "{dry_run}"
+apply = "{apply}"
 timeout = "30s"
 
 [[env.demo.indexes]]

@@ -40,6 +40,17 @@ def write_backup(
     return root / folder
 
 
+def dump_backup(
+    root: Path, folder: str, uri: str, *, database: str = DEFAULT_DB, age_s: float = 0.0
+) -> Path:
+    """A real dump of ``database`` at ``uri`` (what the clone target restores), ``age_s`` old."""
+    from pytest_fixgate.reference.dump import dump_database
+
+    dump_database(uri, database, root / folder)
+    set_age(root / folder, age_s)
+    return root / folder
+
+
 def set_age(folder: Path, age_s: float) -> None:
     """Date every file of ``folder`` (and the folder) ``age_s`` seconds ago."""
     import time
@@ -60,6 +71,7 @@ def data_sections(
     queue_max: int = 1000,
     jobs_max: int = 10,
     redis_url_env: str | None = None,
+    migrations_extra: str = "",
 ) -> str:
     """The [backup], [migrations], [[indexes]] and [[queues]] tables of a staging config."""
     files = ""
@@ -78,7 +90,7 @@ directory = "{migrations_dir}"
 database = "{database}"
 dry_run = "{DRY_RUN}"
 timeout = "30s"
-{files}
+{files}{migrations_extra}
 [[env.staging.indexes]]
 collection = "{index_collection}"
 database = "{database}"

@@ -1,5 +1,6 @@
 """`fixgate demo --fault lying-migration`: a backup the demo made in mongodump's layout,
-then a pending migration whose dry run writes: the run HOLDs on the fingerprint."""
+then a pending migration whose dry run writes: rehearsed on a clone of that backup, the
+run HOLDs on the clone's fingerprint."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ from pathlib import Path
 import pytest
 
 DEMO = [sys.executable, "-m", "pytest_fixgate.cli", "demo"]
+
+
+def backup_folder(gates: dict) -> str:
+    return gates["backup.fresh"]["evidence"]["folder"]
 
 
 @pytest.mark.xdist_group("load")  # the demo runs its short load gate too
@@ -29,7 +34,14 @@ def test_demo_lying_migration_holds_on_the_fingerprint(tmp_path: Path) -> None:
     assert verdict["decision"] == "HOLD"
     assert "migrations.dry_run FAIL" in verdict["reason"]
     dry_run = gates["migrations.dry_run"]
-    assert dry_run["reason"] == "the database changed during the dry runs: workOrders (documents)"
+    # Rehearsed on a clone of the demo's backup: the lie is caught there, not on "staging".
+    assert dry_run["reason"] == (
+        "003_normalise_titles.py: its dry run changed the clone: workOrders (documents)"
+    )
+    assert dry_run["evidence"]["target"] == "clone"
+    clone = dry_run["evidence"]["clone"]
+    assert clone["server"].startswith("SecantusDB on 127.0.0.1:")
+    assert clone["backup"] == backup_folder(gates) and clone["documents"] > 0
     # The demo's own backup, in mongodump's layout, was fresh and whole.
     backup = gates["backup.fresh"]
     assert backup["outcome"] == "PASS", backup["reason"]

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pymongo
 import pytest
-from datagates import FAULTY, data_sections, write_backup
+from datagates import FAULTY, data_sections, dump_backup, write_backup
 from gaterun import run_gate, staging_config
 
+from pytest_fixgate.measurements.fingerprint import fingerprint_database
 from pytest_fixgate.reference.app import seed
 
 INDEX_ID = "index.workOrders.organizationId_1_status_1"
@@ -33,7 +34,7 @@ def _config(reference, sections: str) -> str:
 @pytest.mark.parametrize("workers", ["serial", "-n 2"])
 def test_failing_data_gates_hold(tmp_path, reference, mongo, redis_srv, workers):
     backups = tmp_path / "backups"
-    write_backup(backups, "pre-migration-old", ["workOrders", "changelog"], age_s=2 * 86400)
+    dump_backup(backups, "pre-migration-old", mongo.uri, age_s=2 * 86400)
     reference.set_faults(missing_index=True)
     sections = data_sections(backup_dir=backups, queue_max=2, jobs_max=2)
     args = ["-n", "2"] if workers == "-n 2" else []
@@ -91,9 +92,12 @@ def test_unmeasurable_data_gates_error(tmp_path, reference, mongo, redis_srv):
     assert outcomes["queue.jobs"] == "PASS"  # its source is up: only the dead one errs
 
 
-def test_bad_migration_fails_and_its_logs_are_saved_redacted(tmp_path, reference, mongo, redis_srv):
+@pytest.mark.parametrize("target", ["clone", "staging"])
+def test_bad_migration_fails_and_its_logs_are_saved_redacted(
+    tmp_path, reference, mongo, redis_srv, target
+):
     backups = tmp_path / "backups"
-    write_backup(backups, "pre-migration-1", ["workOrders", "changelog"], age_s=60)
+    dump_backup(backups, "pre-migration-1", mongo.uri, age_s=60)
     migrations = tmp_path / "migrations"
     migrations.mkdir()
     shutil.copy(FAULTY / "003_rename_status.py", migrations)
@@ -103,13 +107,16 @@ def test_bad_migration_fails_and_its_logs_are_saved_redacted(tmp_path, reference
         "'--uri-env') + 1]])\n",
         encoding="utf-8",
     )
-    sections = data_sections(backup_dir=backups, migrations_dir=migrations)
+    sections = data_sections(
+        backup_dir=backups, migrations_dir=migrations, migrations_extra=f'target = "{target}"\n'
+    )
     result = run_gate(
         tmp_path / "run", _config(reference, sections), environ=_environ(mongo, redis_srv)
     )
     gate = result.gate("migrations.dry_run")
     assert result.exit_code == 1
     assert gate["outcome"] == "FAIL", gate["reason"]
+    # On the clone too: it holds staging's data, restored from the backup.
     assert "003_rename_status.py: exit code 1" in gate["reason"]
     assert "004_print_uri.py" not in gate["reason"]  # it exited 0
     assert "fingerprint" not in gate["reason"]  # and nothing changed
@@ -117,7 +124,12 @@ def test_bad_migration_fails_and_its_logs_are_saved_redacted(tmp_path, reference
     assert len(logs) == 2 and all(not Path(p).is_absolute() for p in logs)
     texts = [(result.report_dir / p).read_text(encoding="utf-8") for p in logs]
     assert "precondition failed" in texts[0]
-    assert "connecting to ***" in texts[1]
+    if target == "staging":
+        assert "connecting to ***" in texts[1]
+    else:  # the migration was handed the clone's URI, never staging's
+        assert "connecting to mongodb://127.0.0.1:" in texts[1]
+        assert f":{mongo.port}/" not in texts[1]
+        assert gate["evidence"]["clone"]["server"].startswith("SecantusDB on 127.0.0.1:")
     # The URI is a secret: in no log, report or terminal line.
     artifacts = [result.output] + [
         p.read_text(encoding="utf-8", errors="replace")
@@ -128,7 +140,10 @@ def test_bad_migration_fails_and_its_logs_are_saved_redacted(tmp_path, reference
     assert not [a[:80] for a in artifacts if mongo.uri in a]
 
 
-def test_lying_migration_is_caught_by_the_fingerprint(tmp_path, reference, mongo, redis_srv):
+@pytest.mark.parametrize("target", ["clone", "staging"])
+def test_lying_migration_is_caught_by_the_fingerprint(
+    tmp_path, reference, mongo, redis_srv, target
+):
     # Its own database: the lying migration really writes.
     database = "lying_" + secrets.token_hex(4)
     client: pymongo.MongoClient = pymongo.MongoClient(mongo.uri)
@@ -144,14 +159,29 @@ def test_lying_migration_is_caught_by_the_fingerprint(tmp_path, reference, mongo
         migrations_dir=FAULTY,
         migration_files=["003_normalise_titles.py"],
         database=database,
+        migrations_extra=f'target = "{target}"\n',
     )
+    staging_before = fingerprint_database(mongo.uri, database, timeout_s=10)
     result = run_gate(
         tmp_path / "run", _config(reference, sections), environ=_environ(mongo, redis_srv)
+    )
+    staging_changes = staging_before.changes(
+        fingerprint_database(mongo.uri, database, timeout_s=10)
     )
     gate = result.gate("migrations.dry_run")
     assert result.exit_code == 1
     assert gate["outcome"] == "FAIL", gate["reason"]
-    assert "the database changed during the dry runs: workOrders (documents)" in gate["reason"]
+    if target == "clone":
+        assert gate["reason"] == (
+            "003_normalise_titles.py: its dry run changed the clone: workOrders (documents)"
+        )
+        assert staging_changes == []  # the lie was told on the clone only
+        assert gate["evidence"]["dry_run_changes"]["003_normalise_titles.py"][0]["changed"] == 2
+    else:
+        assert (
+            "the database changed during the dry runs: workOrders (documents)" in (gate["reason"])
+        )
+        assert [c.name for c in staging_changes] == ["workOrders"]
     changed = gate["evidence"]["changed_collections"]
     assert [c["collection"] for c in changed] == ["workOrders"]
     assert gate["evidence"]["runs"][0]["exit_code"] == 0  # it "passed" its own dry run

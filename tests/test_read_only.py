@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from datagates import data_sections, write_backup
+from datagates import data_sections, dump_backup
 from gaterun import run_gate, staging_config
 from sentry_standin import sentry_standin
 
@@ -89,7 +89,7 @@ def test_the_whole_staging_suite_leaves_the_data_unchanged(
     tmp_path, reference, reference_admin_token, mongo, redis_srv
 ):
     backups = tmp_path / "backups"
-    write_backup(backups, "pre-migration-20260101", ["workOrders", "changelog"], age_s=600)
+    dump_backup(backups, "pre-migration-20260101", mongo.uri, age_s=600)
     with sentry_standin(token=SENTRY_TOKEN, failure_rate=0.001, count=5000) as sentry:
         config = staging_config(
             reference.base_url,
