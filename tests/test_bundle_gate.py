@@ -5,7 +5,9 @@ directly, and `pytest --gate` end to end."""
 from __future__ import annotations
 
 import datetime as _dt
+import gzip
 import json
+import math
 import random
 import shutil
 import subprocess
@@ -162,6 +164,63 @@ def test_a_malformed_report_is_an_error(tmp_path: Path, text: str, words: str) -
     assert words in str(err.value)
 
 
+def _with(
+    top: dict[str, Any] | None = None, violation: dict[str, Any] | None = None, **last: Any
+) -> str:
+    """A clean last entry (JSON text, as Python writes NaN and Infinity) with one chunk,
+    one violation or top-level field replaced."""
+    doc = entry(top=[("main-app-4c1.js", 7400.5, 8500)])
+    doc["topChunks"][0].update(top or {})
+    if violation is not None:
+        doc["violations"] = [{"file": "page-1.js", "sizeKb": 900, "budgetKb": 800, **violation}]
+        doc["overBudgetCount"] = 1
+    doc.update(last)
+    return json.dumps([doc])
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        (_with({"sizeKb": math.nan}), "topChunks[0].sizeKb is NaN: not a finite size"),
+        (_with({"sizeKb": -1e9}), "topChunks[0].sizeKb is -1e+09: not a finite size"),
+        (_with({"sizeKb": math.inf}), "topChunks[0].sizeKb is inf: not a finite size"),
+        (_with({"budgetKb": math.inf}), "topChunks[0].budgetKb is inf: not a finite budget"),
+        (_with({"budgetKb": 0}), "topChunks[0].budgetKb is 0: not a finite budget above 0"),
+        (_with({"budgetKb": -800}), "topChunks[0].budgetKb is -800: not a finite budget"),
+        (_with(violation={"sizeKb": math.nan}), "violations[0].sizeKb is NaN"),
+        (_with(violation={"budgetKb": -math.inf}), "violations[0].budgetKb is -inf"),
+        (_with(totalKb=math.nan), "totalKb is NaN: not a finite size"),
+        (_with(totalKb=-3.5), "totalKb is -3.5: not a finite size"),
+        (_with(totalKb=math.inf), "totalKb is inf"),
+        (_with(bundleCount=2.5), "bundleCount is 2.5: not a whole number"),
+        (_with(bundleCount=math.inf), "bundleCount is inf"),
+        (_with(overBudgetCount=-1), "overBudgetCount is -1: not a whole number of 0 or more"),
+    ],
+)
+def test_report_numbers_no_script_writes_are_an_error(
+    tmp_path: Path, text: str, words: str
+) -> None:
+    path = tmp_path / "history.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ProbeBadResponse) as err:
+        read_budget_report(path)
+    assert words in str(err.value)
+
+
+def test_a_nan_size_holds_the_release_end_to_end(tmp_path: Path) -> None:
+    stamp = _dt.datetime.now(_dt.UTC).isoformat().replace("+00:00", "Z")
+    path = history(tmp_path / "app")
+    path.write_text(_with({"sizeKb": math.nan}, timestamp=stamp), encoding="utf-8")
+    config = staging_config(
+        f"http://127.0.0.1:{free_port()}",
+        '[env.staging.bundle]\nreport = "app/reports/bundle-budget-history.json"\n',
+    )
+    result = run_gate(tmp_path, config, suite=SUITE)
+    assert result.gate("bundle.budget")["outcome"] == "ERROR" and result.exit_code == 1
+    assert result.verdict["decision"] == "HOLD"
+    assert "topChunks[0].sizeKb is NaN" in result.output
+
+
 # -- a build directory, measured directly --------------------------------------------------
 
 
@@ -202,21 +261,159 @@ def test_a_build_directory_is_gzipped_and_classified_like_the_app_script(
     assert finding.evidence.details["all_chunks_listed"] is True
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
-def test_gzip_sizes_agree_with_nodes_gzipsync_to_the_byte(tmp_path: Path) -> None:
-    chunks = build_dir(tmp_path)
-    measured = {
-        c.file: round(c.size_kb * 1024) for c in measure_chunks(chunks, DEFAULT_BUDGETS_KB).chunks
-    }
+def _javascript(size: int, seed: int) -> bytes:
+    """Minified-JavaScript-like text: keywords, short identifiers, numbers, strings and
+    punctuation, compressible as real chunks are (gzip to about half)."""
+    rng = random.Random(seed)
+    words = [
+        "function",
+        "return",
+        "const",
+        "let",
+        "var",
+        "if",
+        "else",
+        "for",
+        "this",
+        "null",
+        "undefined",
+        "true",
+        "false",
+        "new",
+        "typeof",
+        "window",
+        "document",
+        "React",
+        "createElement",
+        "useState",
+        "props",
+        "children",
+        "className",
+        "module",
+        "exports",
+        "__webpack_require__",
+        "Object",
+        "defineProperty",
+        "Promise",
+        "then",
+        "async",
+        "await",
+    ]
+    letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_$"
+    idents = ["".join(rng.choices(letters, k=rng.randint(1, 3))) for _ in range(400)]
+    out: list[str] = []
+    length = 0
+    while length < size:
+        pick = rng.random()
+        if pick < 0.3:
+            token = rng.choice(words)
+        elif pick < 0.6:
+            token = rng.choice(idents)
+        elif pick < 0.7:
+            token = str(rng.randint(0, 99999))
+        elif pick < 0.8:
+            token = '"' + "".join(rng.choices("abcdefghijklmnop qrstuvwxyz-/", k=9)) + '"'
+        else:
+            token = rng.choice("(){}[];,.=+-*/&|!?:<>")
+        out.append(token + rng.choice(("", " ", ";", "\n")))
+        length += len(out[-1])
+    return "".join(out).encode()[:size]
+
+
+def _node_gzip_sizes(files: list[Path]) -> dict[str, int]:
+    """The application script's own measure, run by real Node: zlib.gzipSync(content)."""
     script = (
         "const z=require('zlib'),fs=require('fs'),p=require('path');"
         "for(const f of process.argv.slice(1))"
         "console.log(p.basename(f)+' '+z.gzipSync(fs.readFileSync(f)).length)"
     )
-    files = [str(p) for p in chunks.rglob("*.js") if "webpack" not in p.name]
-    out = subprocess.run(["node", "-e", script, *files], capture_output=True, text=True, check=True)
-    node = {name: int(size) for name, size in (ln.split() for ln in out.stdout.splitlines())}
-    assert node == measured
+    out = subprocess.run(
+        ["node", "-e", script, *map(str, files)], capture_output=True, text=True, check=True
+    )
+    return {name: int(size) for name, size in (ln.split() for ln in out.stdout.splitlines())}
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_gzip_sizes_agree_with_nodes_gzipsync_to_the_byte(tmp_path: Path) -> None:
+    chunks = tmp_path / ".next" / "static" / "chunks"
+    (chunks / "app").mkdir(parents=True)
+    sizes = (0, 1, 500, 3_000, 20_000, 100_000, 400_000, 1_500_000)
+    files = []
+    for i, size in enumerate(sizes):
+        files.append(chunks / ("app" if i % 2 else ".") / f"{i}-{size}.js")
+        files[-1].write_bytes(_javascript(size, i))
+    files.append(chunks / "framework-77.js")
+    files[-1].write_bytes(b"x" * 500_000)
+    node = _node_gzip_sizes(files)
+    entry = measure_chunks(chunks, DEFAULT_BUDGETS_KB, environ={})
+    measured = {c.file: c.size_kb * 1024 for c in entry.chunks}
+    assert measured == node  # every byte count, not rounded
+    assert entry.total_kb * 1024 == sum(node.values())
+    assert entry.gzip.startswith("node v") and "zlib" in entry.gzip
+    # The data tells gzip implementations apart: Python's zlib would not agree.
+    python = {f.name: len(gzip.compress(f.read_bytes(), 6, mtime=0)) for f in files}
+    assert sum(python[n] != node[n] for n in node) >= 5
+
+
+def test_node_missing_is_an_error_not_a_python_estimate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chunks = build_dir(tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    with pytest.raises(ProbeError) as err:
+        measure_chunks(chunks, DEFAULT_BUDGETS_KB, environ={})
+    assert str(err.value).startswith("node could not start (program not found: node)")
+
+
+def test_budget_variables_override_as_the_app_script_reads_them(tmp_path: Path) -> None:
+    chunks = build_dir(tmp_path)
+    plain = measure_chunks(chunks, DEFAULT_BUDGETS_KB, environ={})
+    assert plain.violations == () and plain.budgets.overrides == {}
+    environ = {
+        "BUNDLE_BUDGET_PAGE_KB": "25",
+        "BUNDLE_BUDGET_MAIN_APP_KB": " 1e2 ",  # main-app -> MAIN_APP; Number() trims
+        "BUNDLE_BUDGET_VENDOR_KB": "",  # empty: unset, as the script reads it
+        "BUNDLE_BUDGET_PAGES_KB": "1",  # a typo names no class: listed, not applied
+    }
+    entry = measure_chunks(chunks, DEFAULT_BUDGETS_KB, environ=environ)
+    assert [v.file for v in entry.violations] == ["page-3f.js"]
+    assert entry.budgets.kb["page"] == 25 and entry.budgets.kb["main-app"] == 100
+    assert entry.budgets.kb["vendor"] == 4200
+    assert entry.budgets.overrides == {
+        "main-app": "BUNDLE_BUDGET_MAIN_APP_KB",
+        "page": "BUNDLE_BUDGET_PAGE_KB",
+    }
+    assert entry.budgets.unknown == ("BUNDLE_BUDGET_PAGES_KB",)
+    finding = judge_bundle(BundleConfig(chunks=chunks), entry, now=NOW)
+    assert finding.outcome is Outcome.FAIL and "budget 25 KB" in finding.evidence.reason
+    assert "BUNDLE_BUDGET_PAGE_KB=25" in finding.evidence.method
+    assert finding.evidence.details["budgets"]["overridden_by"]["page"] == "BUNDLE_BUDGET_PAGE_KB"
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-5", "Infinity", "NaN", "0x10", "1_000", "5KB"])
+def test_a_budget_variable_that_is_not_a_positive_number_is_an_error_naming_it(
+    tmp_path: Path, value: str
+) -> None:
+    chunks = build_dir(tmp_path)
+    with pytest.raises(ProbeError) as err:
+        measure_chunks(chunks, DEFAULT_BUDGETS_KB, environ={"BUNDLE_BUDGET_COMMONS_KB": value})
+    assert str(err.value).startswith(f"BUNDLE_BUDGET_COMMONS_KB={value!r} is not a positive")
+
+
+def test_the_gate_honours_budget_variables_end_to_end(tmp_path: Path) -> None:
+    build_dir(tmp_path / "app")
+    config = staging_config(
+        f"http://127.0.0.1:{free_port()}",
+        '[env.staging.bundle]\nchunks = "../app/.next/static/chunks"\n',
+    )
+    result = run_gate(tmp_path / "ok", config, suite=SUITE, environ={})
+    assert result.gate("bundle.budget")["outcome"] == "PASS", result.output
+    over = run_gate(tmp_path / "over", config, suite=SUITE, environ={"BUNDLE_BUDGET_PAGE_KB": "25"})
+    assert over.gate("bundle.budget")["outcome"] == "FAIL" and over.exit_code == 1
+    bad = run_gate(tmp_path / "bad", config, suite=SUITE, environ={"BUNDLE_BUDGET_PAGE_KB": "lots"})
+    gate = bad.gate("bundle.budget")
+    assert gate["outcome"] == "ERROR" and bad.exit_code == 1
+    assert "BUNDLE_BUDGET_PAGE_KB='lots' is not a positive number of KB" in gate["reason"]
 
 
 def test_classes_follow_the_app_scripts_order() -> None:

@@ -3,8 +3,9 @@
 The runbook's ``pnpm run bundle:budget:report`` ("fail if budgets exceeded"):
 either judge the application's own report (``report``: the last entry of
 ``reports/bundle-budget-history.json``), or measure a Next.js build directly
-(``chunks``: gzip each ``.js`` as the application's ``checkBundleBudget.mjs``
-does, classify it by file name, compare with ``budgets_kb``).
+(``chunks``: gzip each ``.js`` with Node's ``zlib.gzipSync`` as the application's
+``checkBundleBudget.mjs`` does, classify it by file name, compare with
+``budgets_kb`` overridden by the script's ``BUNDLE_BUDGET_<KEY>_KB`` variables).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class BundleConfig:
     budgets_kb: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_BUDGETS_KB))
     warn_within: float = 0.05  # a chunk within this fraction under its budget is WARN
     max_age_s: float = 86400.0  # an older report entry is not evidence for this build
+    timeout_s: float = 120.0  # chunks: the deadline of the node process that gzips them
 
     @property
     def source(self) -> str:
@@ -94,6 +96,7 @@ def parse_bundle(table: ConfigTable, ctx: KindContext) -> BundleConfig:
         budgets_kb=budgets,
         warn_within=float(match.group(1)) / 100,
         max_age_s=table.duration("max_age", "24h"),
+        timeout_s=table.duration("timeout", "2m"),
     )
     table.finish()
     return config

@@ -24,5 +24,7 @@ def test_bundle_budget(gate, bundle_config):
     if bundle_config.report is not None:
         entry = read_budget_report(bundle_config.report)
     else:
-        entry = measure_chunks(bundle_config.chunks, bundle_config.budgets_kb)
+        entry = measure_chunks(
+            bundle_config.chunks, bundle_config.budgets_kb, timeout_s=bundle_config.timeout_s
+        )
     gate.record(judge_bundle(bundle_config, entry, now=timing.utcnow()))

@@ -60,6 +60,10 @@ def judge_bundle(config: BundleConfig, entry: BudgetEntry, *, now: _dt.datetime)
         "all_chunks_listed": entry.all_chunks,
         "warn_within": f"{config.warn_within * 100:g}%",
     }
+    if entry.budgets is not None:
+        details["budgets"] = entry.budgets.as_dict()
+    if entry.gzip:
+        details["gzip"] = entry.gzip
     measured = (
         f"{entry.bundle_count} chunks, {entry.total_kb:.2f} KB gzipped, "
         f"{max(entry.over_budget_count, len(entry.violations), len(over_listed))} over budget"
@@ -68,8 +72,15 @@ def judge_bundle(config: BundleConfig, entry: BudgetEntry, *, now: _dt.datetime)
     method = (
         f"last entry of {config.report}"
         if entry.source == "report"
-        else f"gzip (level 6) of every .js under {config.chunks}, classified by file name"
+        else (
+            f"{entry.gzip or 'node'} zlib.gzipSync of every .js under {config.chunks}, "
+            "classified by file name, as scripts/checkBundleBudget.mjs does"
+        )
     )
+    if entry.budgets is not None and entry.budgets.overrides:
+        method += "; budgets from " + ", ".join(
+            f"{name}={entry.budgets.kb[c]:g}" for c, name in entry.budgets.overrides.items()
+        )
 
     def finding(outcome: Outcome, reason: str) -> Finding:
         return Finding(
