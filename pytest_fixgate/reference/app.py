@@ -16,6 +16,7 @@ Flag Rollback", over MongoDB and Redis::
     GET   /__fixgate/faults      the current :class:`Faults`
     PUT   /__fixgate/faults      replace them (omitted fields go back to their default)
     GET   /__fixgate/requests    {"admin_flags": {"GET": n, ...}}: flag-route requests by method
+    GET   /metrics               Prometheus's text format (:mod:`.metrics`), both contracts
 
 ``fixzit``: the real application behind the runbook, as it has drifted from
 it (``fixzit-contract.md``). MongoDB only: no Redis client, no Redis route,
@@ -85,6 +86,7 @@ from starlette.routing import Route
 
 from .. import timing
 from .faults import FaultError, Faults, exact_fraction, fraction_picks
+from .metrics import MetricsMiddleware, ServiceMetrics
 
 if TYPE_CHECKING:
     from pymongo.database import Database
@@ -857,8 +859,9 @@ async def request_counts(request: Request) -> Response:
 
 def create_app(
     config: ServiceConfig, *, clock: Callable[[], float] = timing.monotonic
-) -> FaultMiddleware:
-    """The ASGI application: routes, wrapped in the fault middleware (``.service`` is reachable)."""
+) -> MetricsMiddleware:
+    """The ASGI application: routes, wrapped in the fault middleware, wrapped in the
+    metrics middleware (``GET /metrics``); ``.service`` is reachable."""
     service = Service(config, clock)
 
     @asynccontextmanager
@@ -890,7 +893,19 @@ def create_app(
         ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.service = service
-    return FaultMiddleware(app, service)
+    metrics = ServiceMetrics(frozenset(r.path for r in routes), _queue_reader(service))
+    return MetricsMiddleware(FaultMiddleware(app, service), metrics, service)
+
+
+def _queue_reader(service: Service) -> Callable[[], dict[str, float]]:
+    """What ``fixgate_queue_depth`` reads at each scrape (see :mod:`.metrics`)."""
+    if service.config.contract == "fixzit":
+        return lambda: {
+            "background_jobs": service.deps.db().background_jobs.count_documents(
+                {"status": "queued"}
+            )
+        }
+    return lambda: {"notifications": service.deps.redis().llen(NOTIFICATIONS_QUEUE)}
 
 
 # --- demo data --------------------------------------------------------------
