@@ -20,6 +20,7 @@ from pytest_fixgate.config.schema import EnvConfig, FixgateConfig, GateOverride
 from pytest_fixgate.config.table import ConfigTable
 from pytest_fixgate.errors import ConfigError
 from pytest_fixgate.kinds import GateKind, KindContext, implied_gate_ids
+from pytest_fixgate.measurements.files import FileReadError, read_text
 from pytest_fixgate.severity import SEVERITIES
 
 __all__ = ["find_config", "load_config", "select_env"]
@@ -46,10 +47,11 @@ def find_config(explicit: Path | None, rootdir: Path) -> Path:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        return tomllib.loads(read_text(path, max_bytes=4 * 1024 * 1024))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML ({exc})", file=str(path)) from None
+    except FileReadError as exc:  # a FIFO, over 4 MiB, not read in time, not UTF-8
+        raise ConfigError(f"not read: {exc.problem}", file=str(path)) from None
     except OSError as exc:
         raise ConfigError(f"cannot read ({exc.strerror})", file=str(path)) from None
 

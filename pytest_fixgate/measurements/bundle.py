@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_fixgate.errors import ProbeBadResponse, ProbeError
+from pytest_fixgate.measurements.files import FileReadError, read_text
 from pytest_fixgate.measurements.process import run_process
 
 __all__ = [
@@ -300,11 +301,13 @@ def read_budget_report(path: Path) -> BudgetEntry:
     """The last entry of the application's budget history; ProbeError when the file is
     missing, not JSON, empty, or of another shape."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path)
     except FileNotFoundError:
         raise ProbeError(
             f"no bundle budget report at {path}: run the budget script first", target=str(path)
         ) from None
+    except FileReadError as exc:
+        raise ProbeError(f"bundle budget report {exc}", target=str(path)) from None
     except OSError as exc:
         raise ProbeError(f"cannot read {path}: {exc.strerror or exc}", target=str(path)) from None
     try:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pytest_fixgate.errors import ProbeError
+from pytest_fixgate.measurements.files import FileReadError, read_text
 
 __all__ = [
     "PROCESS_SOURCE",
@@ -40,6 +41,8 @@ PROCESS_SOURCE = "process:"
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\", "$": "$"}
+# A dotenv file is kilobytes; a larger one is refused rather than loaded whole.
+DOTENV_MAX_BYTES = 4 * 1024 * 1024
 
 
 class DotenvError(ProbeError):
@@ -142,11 +145,11 @@ def read_dotenv(path: Path, *, label: str | None = None) -> dict[str, str]:
     """Parse the dotenv file at ``path``; a missing or unreadable file is :class:`SourceMissing`."""
     shown = label or str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, max_bytes=DOTENV_MAX_BYTES)
     except FileNotFoundError:
         raise SourceMissing(f"{shown}: no such file ({path})") from None
-    except UnicodeDecodeError:
-        raise DotenvError(f"{shown}: not UTF-8 text (the content is not shown)") from None
+    except FileReadError as exc:  # a FIFO, over the cap, not read in time, not UTF-8
+        raise DotenvError(f"{shown}: {exc.problem}") from None
     except OSError as exc:
         raise SourceMissing(
             f"{shown}: cannot read ({exc.strerror or type(exc).__name__})"

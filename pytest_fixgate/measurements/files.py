@@ -37,6 +37,7 @@ __all__ = [
     "FileReadError",
     "FileReadTimeout",
     "check_regular",
+    "open_regular",
     "read_bytes",
     "read_text",
     "use_regular_file",
@@ -96,7 +97,14 @@ def check_regular(path: Path | str) -> os.stat_result:
     return info
 
 
-def _open_regular(path: Path | str) -> tuple[BinaryIO, int]:
+def open_regular(path: Path | str) -> BinaryIO:
+    """A regular file opened for buffered reading, for readers that stream it line by line
+    (a watch samples file); no deadline: the caller's loop bounds its own work."""
+    fh, _ = _open_regular(path, buffered=True)
+    return fh
+
+
+def _open_regular(path: Path | str, *, buffered: bool = False) -> tuple[BinaryIO, int]:
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0)
     try:
         fd = os.open(path, flags)
@@ -115,7 +123,7 @@ def _open_regular(path: Path | str) -> tuple[BinaryIO, int]:
         if not stat.S_ISREG(info.st_mode):
             raise _not_regular(path, info.st_mode)
         os.set_blocking(fd, True)  # a regular file: plain blocking reads from here on
-        return os.fdopen(fd, "rb", buffering=0), info.st_size
+        return os.fdopen(fd, "rb", buffering=-1 if buffered else 0), info.st_size
     except BaseException:
         os.close(fd)
         raise

@@ -34,6 +34,7 @@ from typing import Any
 from pytest_fixgate.config.migrations import MigrationsConfig, render_command
 from pytest_fixgate.errors import ProbeError
 from pytest_fixgate.measurements.clone import Restored, clone_server, dump_databases, restore_dump
+from pytest_fixgate.measurements.files import FileReadError, check_regular
 from pytest_fixgate.measurements.fingerprint import (
     CollectionChange,
     ServerPrint,
@@ -146,14 +147,23 @@ def migration_files(config: MigrationsConfig) -> tuple[Path, ...]:
         raise ProbeError(
             f"migrations directory {config.directory} cannot be read ({exc.strerror})"
         ) from None
-    return tuple(
-        Path(e.path)
+    matching = [
+        e
         for e in entries
         if not e.name.startswith(".")
-        and e.is_file()
         and any(fnmatch.fnmatch(e.name, g) for g in config.files)
         and not any(fnmatch.fnmatch(e.name, g) for g in config.exclude)
-    )
+    ]
+    for entry in matching:
+        if entry.is_dir():
+            continue  # a folder named like a migration is not one
+        try:
+            check_regular(entry.path)  # a FIFO or a dangling link is no migration to skip
+        except FileNotFoundError:
+            raise ProbeError(f"migration {entry.path}: a link to nothing") from None
+        except FileReadError as exc:
+            raise ProbeError(f"migration {exc}") from None
+    return tuple(Path(e.path) for e in matching if not e.is_dir())
 
 
 def pending_migrations(uri: str, config: MigrationsConfig, *, timeout_s: float) -> Pending:

@@ -22,11 +22,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from pytest_fixgate.measurements.files import FileReadError, open_regular
 from pytest_fixgate.watch.engine import Count, Dist, Level, Rate, Reading, Tick
 
 __all__ = ["SamplesFile", "SamplesWriter", "decode_tick", "encode_tick", "read_samples"]
 
 SCHEMA = 1
+# A tick line is a few hundred bytes; a longer one is not a tick (read as the file's end).
+_LINE_MAX = 1024 * 1024
+
+
+def _open(path: Path) -> IO[bytes]:
+    """The samples file, a regular file only (files.open_regular: a FIFO would block)."""
+    try:
+        return open_regular(path)
+    except FileReadError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def _encode_reading(reading: Reading) -> dict[str, Any]:
@@ -88,9 +99,9 @@ class SamplesFile:
 
 def iter_ticks(path: Path) -> Iterator[Tick]:
     """Ticks one at a time, for a replay that must not hold the file in memory."""
-    with path.open("rb") as fh:
-        fh.readline()
-        for raw in fh:
+    with _open(path) as fh:
+        fh.readline(_LINE_MAX)
+        for raw in iter(lambda: fh.readline(_LINE_MAX), b""):
             if not raw.endswith(b"\n"):
                 return  # a partial last line: the watch was killed mid-write
             try:
@@ -101,8 +112,8 @@ def iter_ticks(path: Path) -> Iterator[Tick]:
 
 
 def read_header(path: Path) -> dict[str, Any]:
-    with path.open("rb") as fh:
-        first = fh.readline()
+    with _open(path) as fh:
+        first = fh.readline(_LINE_MAX)
     try:
         header = json.loads(first)
     except ValueError:
@@ -117,9 +128,9 @@ def read_samples(path: Path) -> SamplesFile:
     ticks: list[Tick] = []
     good = 0
     partial = False
-    with path.open("rb") as fh:
-        good = len(fh.readline())
-        for raw in fh:
+    with _open(path) as fh:
+        good = len(fh.readline(_LINE_MAX))
+        for raw in iter(lambda: fh.readline(_LINE_MAX), b""):
             if not raw.endswith(b"\n"):
                 partial = True
                 break

@@ -22,6 +22,7 @@ from pytest_fixgate.config.audit import AuditSpec
 from pytest_fixgate.errors import ProbeBadResponse, ProbeError
 from pytest_fixgate.measurements.audit.findings import AuditFinding, AuditReport, Severity
 from pytest_fixgate.measurements.audit.toolrun import last_line, stdout_json
+from pytest_fixgate.measurements.files import FileReadError, read_bytes
 from pytest_fixgate.measurements.process import ProcessResult, run_process
 from pytest_fixgate.redaction import Redactor
 
@@ -121,8 +122,8 @@ def _fixed_from_range(range_text: str) -> tuple[str, ...]:
 
 def _lock_versions(directory: Path | None) -> dict[str, str]:
     try:
-        lock = json.loads((directory / "package-lock.json").read_text(encoding="utf-8"))  # type: ignore[operator]
-    except (OSError, ValueError, TypeError):
+        lock = json.loads(read_bytes(directory / "package-lock.json"))  # type: ignore[operator]
+    except (OSError, ValueError, TypeError, FileReadError):
         return {}
     packages = lock.get("packages") if isinstance(lock, dict) else None
     if not isinstance(packages, dict):

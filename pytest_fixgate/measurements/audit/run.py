@@ -14,6 +14,7 @@ from pytest_fixgate.measurements.audit.findings import AuditReport
 from pytest_fixgate.measurements.audit.npm_audit import npm_audit_argv, run_node_audit
 from pytest_fixgate.measurements.audit.osv import OsvLookup
 from pytest_fixgate.measurements.audit.pip_audit import pip_audit_argv, run_pip_audit
+from pytest_fixgate.measurements.files import FileReadError, check_regular
 from pytest_fixgate.redaction import Redactor
 
 __all__ = ["audit_method", "run_audit"]
@@ -46,6 +47,7 @@ def run_audit(
     if folder is not None and not folder.is_dir():
         key = "directory" if spec.tool != "pip-audit" else "path"
         raise ProbeError(f"{spec.tool}: no folder at {folder} ({key})")
+    _refuse_non_regular_inputs(spec)
     log_path = report_dir / log
     if spec.tool == "pip-audit":
         report = run_pip_audit(spec, log_path=log_path, redactor=redactor)
@@ -72,6 +74,26 @@ def run_audit(
     extra["osv_fetches"] = lookup.fetches
     extra["osv_seconds"] = round(timing.monotonic() - started, 3)
     return replace(report, findings=findings, extra=extra)
+
+
+# The files each tool reads itself: a FIFO among them would hold the tool to its timeout.
+_NODE_INPUTS = ("package.json", "package-lock.json", "npm-shrinkwrap.json", "pnpm-lock.yaml")
+
+
+def _refuse_non_regular_inputs(spec: AuditSpec) -> None:
+    """ProbeError naming the first requirement file or lockfile that exists but is not a
+    regular file (files.check_regular); a missing one is left to the tool to report."""
+    if spec.tool == "pip-audit":
+        inputs = list(spec.requirements)
+    else:
+        inputs = [spec.directory / n for n in _NODE_INPUTS] if spec.directory else []
+    for path in inputs:
+        try:
+            check_regular(path)
+        except FileNotFoundError:
+            continue
+        except FileReadError as exc:
+            raise ProbeError(f"{spec.tool}: {exc}") from None
 
 
 def _waivers_without_a_direct_match(spec: AuditSpec, report: AuditReport) -> bool:

@@ -28,6 +28,7 @@ from typing import Any
 
 from pytest_fixgate.errors import ConfigError
 from pytest_fixgate.measurements.audit.findings import AuditFinding
+from pytest_fixgate.measurements.files import FileReadError, read_text
 
 __all__ = ["Waiver", "WaiverMatch", "load_waivers", "match_waivers", "package_key"]
 
@@ -79,9 +80,11 @@ def load_waivers(path: Path) -> tuple[Waiver, ...]:
     """Parse a waivers file; raise ConfigError naming the file and key."""
     file = str(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_text(path, max_bytes=4 * 1024 * 1024))
     except FileNotFoundError:
         raise ConfigError("waivers file not found", file=file) from None
+    except FileReadError as exc:
+        raise ConfigError(f"waivers file not read: {exc.problem}", file=file) from None
     except OSError as exc:
         raise ConfigError(f"cannot read waivers file: {exc.strerror or exc}", file=file) from None
     except tomllib.TOMLDecodeError as exc:
