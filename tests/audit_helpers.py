@@ -43,11 +43,12 @@ LEFT_PAD = (
 
 
 def node_app(folder: Path, lodash: str, *, dev_lodash: bool = False) -> Path:
-    """A package.json with its npm lockfile (v3) and pnpm lockfile (v9): lodash and a
-    dev dependency."""
+    """A package.json with its npm lockfile (v3) and pnpm lockfile (v9): lodash and
+    left-pad, one a production dependency, the other a dev one (``dev_lodash``: lodash
+    is the dev one; a production audit still audits left-pad)."""
     folder.mkdir(parents=True, exist_ok=True)
-    prod = {} if dev_lodash else {"lodash": lodash}
-    dev = {"left-pad": "1.3.0", **({"lodash": lodash} if dev_lodash else {})}
+    prod = {"left-pad": "1.3.0"} if dev_lodash else {"lodash": lodash}
+    dev = {"lodash": lodash} if dev_lodash else {"left-pad": "1.3.0"}
     (folder / "package.json").write_text(
         json.dumps(
             {
@@ -66,7 +67,7 @@ def node_app(folder: Path, lodash: str, *, dev_lodash: bool = False) -> Path:
             "version": "1.3.0",
             "resolved": "https://registry.npmjs.org/left-pad/-/left-pad-1.3.0.tgz",
             "integrity": LEFT_PAD,
-            "dev": True,
+            **({} if dev_lodash else {"dev": True}),
         },
         "node_modules/lodash": {
             "version": lodash,
@@ -87,7 +88,7 @@ def node_app(folder: Path, lodash: str, *, dev_lodash: bool = False) -> Path:
     left_pad_entry = "      left-pad:\n        specifier: 1.3.0\n        version: 1.3.0\n"
     importer = "  .:\n"
     if dev_lodash:
-        importer += "    devDependencies:\n" + left_pad_entry + lodash_entry
+        importer += "    dependencies:\n" + left_pad_entry + "    devDependencies:\n" + lodash_entry
     else:
         importer += "    dependencies:\n" + lodash_entry + "    devDependencies:\n" + left_pad_entry
     (folder / "pnpm-lock.yaml").write_text(

@@ -4,16 +4,17 @@ stand-in for the registry's bulk advisory API serving GHSA-jf85-cpcp-j695 (lodas
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from audit_helpers import INTEGRITY, audit, audit_spec, node_app
+from audit_helpers import INTEGRITY, LEFT_PAD, audit, audit_spec, node_app
 from gaterun import GATES, run_gate, staging_config
 from npm_registry_standin import npm_registry_standin
 
-from pytest_fixgate.errors import ProbeError
+from pytest_fixgate.errors import ConfigError, ProbeError
 from pytest_fixgate.measurements.audit.npm_audit import parse_npm_report, parse_pnpm_report
 from pytest_fixgate.measurements.process import ProcessResult
 from pytest_fixgate.outcomes.model import Outcome
@@ -204,3 +205,116 @@ def test_a_report_whose_advisories_moved_is_an_error_not_zero_findings() -> None
     pnpm = '{"advisories": {"1": {"module_name": "lodash", "severity": "critical", "hits": []}}}'
     with pytest.raises(ProbeError, match="lists no findings"):
         parse_pnpm_report(_printed(pnpm), command="pnpm audit", version="99")
+
+
+def bare_app(folder: Path, *, dev: bool) -> Path:
+    """A package.json and both lockfiles with no production dependency: none at all, or
+    (``dev``) left-pad as a dev dependency only."""
+    folder.mkdir(parents=True)
+    deps = {"left-pad": "1.3.0"} if dev else {}
+    (folder / "package.json").write_text(
+        json.dumps({"name": "app", "version": "1.0.0", "devDependencies": deps})
+    )
+    packages: dict[str, object] = {"": {"name": "app", "version": "1.0.0", "devDependencies": deps}}
+    importer = "  .: {}\n"
+    if dev:
+        packages["node_modules/left-pad"] = {
+            "version": "1.3.0",
+            "resolved": "https://registry.npmjs.org/left-pad/-/left-pad-1.3.0.tgz",
+            "integrity": LEFT_PAD,
+            "dev": True,
+        }
+        importer = (
+            "  .:\n    devDependencies:\n      left-pad:\n"
+            "        specifier: 1.3.0\n        version: 1.3.0\n"
+        )
+    lock = {"name": "app", "version": "1.0.0", "lockfileVersion": 3, "packages": packages}
+    (folder / "package-lock.json").write_text(json.dumps(lock))
+    tail = (
+        f"\npackages:\n\n  left-pad@1.3.0:\n    resolution: {{integrity: {LEFT_PAD}}}\n\n"
+        "snapshots:\n\n  left-pad@1.3.0: {}\n"
+        if dev
+        else ""
+    )
+    (folder / "pnpm-lock.yaml").write_text(
+        "lockfileVersion: '9.0'\n\nsettings:\n  autoInstallPeers: true\n"
+        f"  excludeLinksFromLockfile: false\n\nimporters:\n\n{importer}{tail}"
+    )
+    return folder
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+@pytest.mark.parametrize("dev", [False, True], ids=["no-dependency", "dev-only"])
+def test_a_lockfile_with_nothing_to_audit_is_an_error_as_pip_audits_is(
+    tmp_path: Path, registry: AdvisoryServer, tool: str, dev: bool
+) -> None:
+    bare_app(tmp_path / "app", dev=dev)
+    spec = audit_spec(
+        tmp_path, tool=tool, directory="app", registry=registry.registry_url, fetch_retries=0
+    )
+    with pytest.raises(ProbeError) as err:
+        audit(spec, tmp_path / "r")
+    assert f"{tool} audit audited no package" in str(err.value)
+    if dev:  # the dev dependency is audited when asked for
+        spec = audit_spec(
+            tmp_path,
+            tool=tool,
+            directory="app",
+            registry=registry.registry_url,
+            fetch_retries=0,
+            production_only=False,
+        )
+        finding = audit(spec, tmp_path / "r")
+        assert finding.outcome is Outcome.PASS and finding.evidence.details["dependencies"] == 1
+
+
+def _pin(app: Path, package_manager: str) -> None:
+    meta = json.loads((app / "package.json").read_text(encoding="utf-8"))
+    (app / "package.json").write_text(json.dumps({**meta, "packageManager": package_manager}))
+
+
+@needs_pnpm
+def test_pnpm_runs_as_installed_though_package_json_pins_another_version(
+    tmp_path: Path, registry: AdvisoryServer
+) -> None:
+    spec = node_spec(tmp_path, "pnpm", registry.registry_url, "4.17.11")
+    _pin(tmp_path / "app", "pnpm@9.15.0")  # as the real application's package.json
+    finding = audit(spec, tmp_path / "r")
+    assert finding.outcome is Outcome.FAIL, finding.evidence.reason
+    details = finding.evidence.details
+    assert details["package_manager_pin"] == "pnpm@9.15.0"
+    assert details["version_switch"].startswith("off") and details["tool_version"] != "9.15.0"
+    assert [r for r in registry.requests if "pnpm" in r[1]] == []  # never fetched pnpm 9.15.0
+
+
+@needs_pnpm
+def test_a_pnpm_that_cannot_run_is_an_error_with_its_own_error_line(
+    tmp_path: Path, registry: AdvisoryServer
+) -> None:
+    # The entry's env turns the version switch back on: pnpm tries to fetch pnpm 9.15.0
+    # from the registry, which has none.
+    env = {
+        "npm_config_manage_package_manager_versions": "true",
+        "pnpm_config_pm_on_fail": "download",
+    }
+    spec = node_spec(tmp_path, "pnpm", registry.registry_url, "4.17.11", env=env)
+    _pin(tmp_path / "app", "pnpm@9.15.0")
+    with pytest.raises(ProbeError) as err:
+        audit(spec, tmp_path / "r")
+    message = str(err.value)
+    assert message.startswith("pnpm audit could not audit (exit code 1")
+    assert "pnpm@9.15.0" in message and "404" in message
+
+
+def test_an_audit_entry_env_reaches_the_tool_after_fixgates_own(tmp_path: Path) -> None:
+    from pytest_fixgate.measurements.audit.npm_audit import audit_environ
+
+    spec = audit_spec(tmp_path, tool="pnpm", env={"HTTPS_PROXY": "http://proxy:3128"})
+    env = audit_environ(spec)
+    assert env["HTTPS_PROXY"] == "http://proxy:3128"
+    assert env["npm_config_manage_package_manager_versions"] == "false"
+    assert env["pnpm_config_pm_on_fail"] == "ignore"
+    spec = audit_spec(tmp_path, tool="pnpm", env={"pnpm_config_pm_on_fail": "error"})
+    assert audit_environ(spec)["pnpm_config_pm_on_fail"] == "error"
+    with pytest.raises(ConfigError, match=r"env\.1X"):
+        audit_spec(tmp_path, tool="npm", env={"1X": "y"})

@@ -9,11 +9,18 @@ above ``audit_level`` fail the gate unless a live waiver covers them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pytest_fixgate.config.commands import entry_id, local_path, parse_entries, secret_env_names
+from pytest_fixgate.config.commands import (
+    entry_id,
+    extra_env,
+    local_path,
+    parse_entries,
+    secret_env_names,
+)
 from pytest_fixgate.config.table import ConfigTable
 from pytest_fixgate.errors import ConfigError
 from pytest_fixgate.kinds import GateKind, KindContext
@@ -44,6 +51,7 @@ class AuditSpec:
     timeout_s: float = 300.0
     fetch_retries: int | None = None  # npm/pnpm network retries; None: the tool's default
     secret_env: tuple[str, ...] = ()  # e.g. a private registry's token: masked in the log
+    env: Mapping[str, str] = field(default_factory=dict)  # added to the tool's environment
 
     @property
     def gate_id(self) -> str:
@@ -92,6 +100,7 @@ def _parse_one(table: ConfigTable, ctx: KindContext) -> AuditSpec:
         "waivers": waivers,
         "timeout_s": table.duration("timeout", "5m"),
         "secret_env": secret_env_names(table),
+        "env": extra_env(table),
     }
     if tool == "pip-audit":
         spec = _pip_audit(table, ctx, common)

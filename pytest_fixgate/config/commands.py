@@ -22,6 +22,7 @@ __all__ = [
     "KIND",
     "CommandSpec",
     "entry_id",
+    "extra_env",
     "local_path",
     "parse_commands",
     "parse_entries",
@@ -93,6 +94,15 @@ def secret_env_names(table: ConfigTable) -> tuple[str, ...]:
     return tuple(names)
 
 
+def extra_env(table: ConfigTable) -> dict[str, str]:
+    """``env``: variables added to the inherited environment (config values, not secrets)."""
+    env = table.get("env", dict, {}, expected="a table of variable = string value")
+    for name, value in env.items():
+        if not _ENV_NAME.match(name) or not isinstance(value, str):
+            raise table.error(f"env.{name}", value, "a string value for a variable name")
+    return dict(env)
+
+
 def _parse_one(table: ConfigTable, ctx: KindContext) -> CommandSpec:
     gate_id = entry_id(table, "lint")
     run = table.get("run", (str, list), expected='a command line or an argv list, e.g. "pnpm lint"')
@@ -105,10 +115,7 @@ def _parse_one(table: ConfigTable, ctx: KindContext) -> CommandSpec:
         argv = run
     if not argv or not all(isinstance(a, str) and a for a in argv):
         raise table.error("run", run, "a non-empty command line or list of non-empty strings")
-    env = table.get("env", dict, {}, expected="a table of variable = string value")
-    for name, value in env.items():
-        if not _ENV_NAME.match(name) or not isinstance(value, str):
-            raise table.error(f"env.{name}", value, "a string value for a variable name")
+    env = extra_env(table)
     secret_env = secret_env_names(table)
     spec = CommandSpec(
         id=gate_id,

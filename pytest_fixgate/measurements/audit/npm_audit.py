@@ -15,6 +15,7 @@ import os
 import re
 import shlex
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,14 @@ from pytest_fixgate.measurements.files import FileReadError, read_bytes
 from pytest_fixgate.measurements.process import ProcessResult, run_process
 from pytest_fixgate.redaction import Redactor
 
-__all__ = ["npm_audit_argv", "parse_npm_report", "parse_pnpm_report", "run_node_audit"]
+__all__ = [
+    "PNPM_NO_VERSION_SWITCH",
+    "audit_environ",
+    "npm_audit_argv",
+    "parse_npm_report",
+    "parse_pnpm_report",
+    "run_node_audit",
+]
 
 _GHSA = re.compile(r"GHSA(-[23456789cfghjmpqrvwx]{4}){3}", re.IGNORECASE)
 
@@ -42,12 +50,36 @@ def npm_audit_argv(spec: AuditSpec) -> list[str]:
     return argv
 
 
-def _environ(spec: AuditSpec) -> dict[str, str]:
+#: pnpm runs as installed: a ``packageManager: pnpm@9.15.0`` pin in package.json must not
+#: make it fetch and switch to that version (a registry without pnpm, or no network,
+#: fails the audit; ERR_PNPM_BAD_CONFIG_DEP was seen). pnpm 9 and 10 read
+#: manage-package-manager-versions, pnpm 11 and later pm-on-fail ("ignore").
+PNPM_NO_VERSION_SWITCH = {
+    "npm_config_manage_package_manager_versions": "false",
+    "pnpm_config_pm_on_fail": "ignore",
+}
+
+
+def audit_environ(spec: AuditSpec) -> dict[str, str]:
+    """The tool's environment: the inherited one, fixgate's settings, then the entry's
+    ``env`` (which may turn pnpm's version switch back on)."""
     env = {**os.environ, "npm_config_update_notifier": "false", "npm_config_fund": "false"}
-    if spec.tool == "pnpm" and spec.fetch_retries is not None:
-        # pnpm takes settings from PNPM_CONFIG_<KEY>, not from a flag.
-        env["PNPM_CONFIG_FETCH_RETRIES"] = str(spec.fetch_retries)
-    return env
+    if spec.tool == "pnpm":
+        env.update(PNPM_NO_VERSION_SWITCH)
+        if spec.fetch_retries is not None:
+            # pnpm takes settings from PNPM_CONFIG_<KEY>, not from a flag.
+            env["PNPM_CONFIG_FETCH_RETRIES"] = str(spec.fetch_retries)
+    return {**env, **spec.env}
+
+
+def package_manager_pin(directory: Path | None) -> str | None:
+    """package.json's ``packageManager`` (``pnpm@9.15.0``), for the evidence."""
+    try:
+        meta = json.loads((directory / "package.json").read_text(encoding="utf-8"))  # type: ignore[operator]
+    except (OSError, ValueError, TypeError):
+        return None
+    pin = meta.get("packageManager") if isinstance(meta, dict) else None
+    return pin if isinstance(pin, str) else None
 
 
 def run_node_audit(spec: AuditSpec, *, log_path: Path | None, redactor: Redactor) -> AuditReport:
@@ -56,7 +88,7 @@ def run_node_audit(spec: AuditSpec, *, log_path: Path | None, redactor: Redactor
     result = run_process(
         argv,
         cwd=spec.directory,
-        env=_environ(spec),
+        env=audit_environ(spec),
         timeout_s=spec.timeout_s,
         log_path=log_path,
         redactor=redactor,
@@ -65,8 +97,27 @@ def run_node_audit(spec: AuditSpec, *, log_path: Path | None, redactor: Redactor
     command = shlex.join(argv)
     version = tool_version(spec.tool) if result.start_error is None else "not installed"
     if spec.tool == "npm":
-        return parse_npm_report(result, command=command, version=version, lock=spec.directory)
-    return parse_pnpm_report(result, command=command, version=version)
+        report = parse_npm_report(
+            result,
+            command=command,
+            version=version,
+            lock=spec.directory,
+            production_only=spec.production_only,
+        )
+    else:
+        report = parse_pnpm_report(result, command=command, version=version)
+    pin = package_manager_pin(spec.directory)
+    if pin is not None and spec.tool == "pnpm":
+        env = audit_environ(spec)
+        off = all(env.get(k) == v for k, v in PNPM_NO_VERSION_SWITCH.items())
+        extra = {
+            "package_manager_pin": pin,
+            "version_switch": "off: the installed pnpm ran"
+            if off
+            else "as the entry's env sets it",
+        }
+        report = replace(report, extra={**report.extra, **extra})
+    return report
 
 
 def tool_version(tool: str) -> str:
@@ -131,8 +182,26 @@ def _lock_versions(directory: Path | None) -> dict[str, str]:
     return {k: str(v.get("version", "")) for k, v in packages.items() if isinstance(v, dict)}
 
 
+def _audited(tool: str, count: object) -> int:
+    """How many packages the tool audited; none (or not said) is no evidence of a clean
+    tree, as pip-audit's empty run is not."""
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise ProbeBadResponse(f"{tool} audit did not say how many packages it audited")
+    if count == 0:
+        raise ProbeBadResponse(
+            f"{tool} audit audited no package (a lockfile with no dependency, or none left "
+            "by production_only)"
+        )
+    return count
+
+
 def parse_npm_report(
-    result: ProcessResult, *, command: str, version: str, lock: Path | None
+    result: ProcessResult,
+    *,
+    command: str,
+    version: str,
+    lock: Path | None,
+    production_only: bool = False,
 ) -> AuditReport:
     data = _load(result, "npm")
     vulns = data.get("vulnerabilities")
@@ -172,14 +241,20 @@ def parse_npm_report(
         # npm lists each vulnerable package; a name in ``via`` points at another entry, so
         # some entry carries the advisory itself. None parsed: the format moved, not clean.
         raise ProbeBadResponse("npm audit listed vulnerable packages but no advisory object")
-    deps = data.get("metadata", {}).get("dependencies", {})
+    meta = data.get("metadata")
+    deps = meta.get("dependencies") if isinstance(meta, dict) else None
     total = deps.get("total") if isinstance(deps, dict) else None
+    dev = deps.get("dev", 0) if isinstance(deps, dict) else None
+    # npm counts every package of the lockfile (the root excluded) whatever it omits:
+    # with --omit=dev the audited ones are those that are not dev.
+    if production_only and isinstance(total, int) and isinstance(dev, int):
+        total -= dev
     return AuditReport(
         tool="npm",
         tool_version=version,
         command=command,
         findings=tuple(findings.values()),
-        dependencies=total if isinstance(total, int) else None,
+        dependencies=_audited("npm", total),
         tool_seconds=result.duration_s,
     )
 
@@ -227,12 +302,13 @@ def parse_pnpm_report(result: ProcessResult, *, command: str, version: str) -> A
                     url=str(adv.get("url") or ""),
                 )
             )
-    total = data.get("metadata", {}).get("totalDependencies")
+    meta = data.get("metadata")
+    total = meta.get("totalDependencies") if isinstance(meta, dict) else None
     return AuditReport(
         tool="pnpm",
         tool_version=version,
         command=command,
         findings=tuple(findings),
-        dependencies=total if isinstance(total, int) else None,
+        dependencies=_audited("pnpm", total),  # with --prod: production packages only
         tool_seconds=result.duration_s,
     )

@@ -60,7 +60,7 @@ def run_pip_audit(spec: AuditSpec, *, log_path: Path | None, redactor: Redactor)
     result = run_process(
         argv,
         cwd=spec.requirements[0].parent if spec.requirements else None,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        env={**os.environ, "PYTHONWARNINGS": "ignore", **spec.env},
         timeout_s=spec.timeout_s,
         log_path=log_path,
         redactor=redactor,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from pytest_fixgate.errors import ProbeError
@@ -11,11 +12,21 @@ from pytest_fixgate.measurements.process import ProcessResult
 __all__ = ["last_line", "stdout_json"]
 
 
+_ERROR_LINE = re.compile(r"ERR_PNPM_[A-Z0-9_]+|^Error\b|^npm error code\b|^ERROR\b")
+
+
 def last_line(result: ProcessResult) -> str:
-    """The tool's own last line of diagnostics (stderr), for an ERROR's reason."""
+    """The tool's own error line (diagnostics on stderr), for an ERROR's reason: its first
+    line naming an error (``ERR_PNPM_...``, ``Error: ...``) and its last line, when they
+    differ (pnpm prints the error's cause on the lines after it)."""
     lines = [ln.strip() for ln in result.tail.splitlines() if ln.strip()]
     lines = [ln for ln in lines if not ln.startswith("npm error A complete log")]
-    return lines[-1] if lines else "no output"
+    if not lines:
+        return "no output"
+    first = next((ln for ln in lines if _ERROR_LINE.search(ln)), None)
+    if first is None or first == lines[-1]:
+        return lines[-1]
+    return f"{first} ... {lines[-1]}"
 
 
 def stdout_json(result: ProcessResult, tool: str) -> Any:
