@@ -12,7 +12,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from pytest_fixgate.config.commands import (
     entry_id,
@@ -59,16 +58,8 @@ class AuditSpec:
 
 
 def _url(table: ConfigTable, name: str, default: str | None) -> str | None:
-    value = table.get(name, str, default, expected="an http(s) URL")
-    if value is None:
-        return None
-    parts = urlsplit(value)
-    if "@" in parts.netloc:
-        # Never echo it: the user part may hold a token. Credentials belong in .npmrc.
-        raise table.error(name, "(not shown)", "an http(s) URL without credentials")
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise table.error(name, value, "an http(s) URL without credentials")
-    return value
+    # Credentials belong in .npmrc / pip.conf, never in fixgate.toml.
+    return table.url(name, default, credentials_hint="credentials belong in .npmrc or pip.conf")
 
 
 def _parse_one(table: ConfigTable, ctx: KindContext) -> AuditSpec:

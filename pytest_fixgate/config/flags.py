@@ -74,9 +74,7 @@ def parse_flags(table: ConfigTable, ctx: KindContext) -> FlagsConfig:
     endpoint = table.get("endpoint", str, "/api/admin/features", expected="a path such as /api/x")
     if not endpoint.startswith("/"):
         raise table.error("endpoint", endpoint, "a path starting with /")
-    base_url = table.get("base_url", str, None, expected="an http(s) URL")
-    if base_url is not None and not base_url.startswith(("http://", "https://")):
-        raise table.error("base_url", base_url, "an http(s) URL")
+    base_url = table.url("base_url", None, credentials_hint="name the token with token_env")
     sources = table.get("env_sources", list, [], expected='a list of dotenv files or "process:"')
     for i, spec in enumerate(sources):
         if not isinstance(spec, str) or not spec.strip():

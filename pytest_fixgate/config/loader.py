@@ -13,7 +13,6 @@ import tomllib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from pytest_fixgate.config import defaults
 from pytest_fixgate.config.schema import EnvConfig, FixgateConfig, GateOverride
@@ -105,20 +104,7 @@ def select_env(config: FixgateConfig, name: str) -> EnvConfig:
 
 
 def _load_env(table: ConfigTable, ctx: KindContext, kinds: Iterable[GateKind]) -> EnvConfig:
-    base_url = table.get(
-        "base_url", str, expected='an http(s) URL such as "https://staging.example.com"'
-    )
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise table.error(
-            "base_url", base_url, 'an http(s) URL such as "https://staging.example.com"'
-        )
-    if parts.password or parts.username:
-        raise ConfigError(
-            "must not carry credentials; name them with token_env",
-            file=table.file,
-            key=table.path("base_url"),
-        )
+    base_url = table.url("base_url", credentials_hint="name them with token_env")
     timeout_s = table.duration("timeout", defaults.DEFAULT_TIMEOUT_S)
     ctx = KindContext(ctx.env_name, ctx.base_dir, timeout_s, ctx.file, ctx.all_envs)
     sections: dict[str, Any] = {}

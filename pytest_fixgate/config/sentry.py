@@ -6,7 +6,6 @@ One gate per threshold (``sentry.error_rate``, ``sentry.count``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from pytest_fixgate.config.table import ConfigTable
 from pytest_fixgate.config.thresholds import Threshold
@@ -34,9 +33,9 @@ class SentryConfig:
 
 
 def parse_sentry(table: ConfigTable, ctx: KindContext) -> SentryConfig:
-    base_url = table.get("base_url", str, "https://sentry.io", expected="an http(s) URL")
-    if urlsplit(base_url).scheme not in ("http", "https"):
-        raise table.error("base_url", base_url, "an http(s) URL")
+    base_url = table.url(
+        "base_url", "https://sentry.io", credentials_hint="name the token with token_env"
+    )
     thresholds = table.thresholds("thresholds", ["error_rate < 1%"], metrics=SENTRY_METRICS)
     min_samples = table.get("min_samples", int, 100, expected="a positive integer")
     if min_samples < 1:

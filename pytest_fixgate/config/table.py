@@ -64,6 +64,13 @@ class ConfigTable:
             raise self.error(name, value, expected)
         return value
 
+    def url(self, name: str, default: Any = MISSING, *, credentials_hint: str = "") -> Any:
+        """An http(s) URL key, through the config's one URL validator
+        (:func:`pytest_fixgate.config.urls.check_url`): credentials refused, never echoed."""
+        from pytest_fixgate.config.urls import url_key
+
+        return url_key(self, name, default, credentials_hint=credentials_hint)
+
     def env_name(self, name: str, default: str | None = None) -> str | None:
         """A key that names an environment variable; its value is never echoed."""
         self.seen.add(name)

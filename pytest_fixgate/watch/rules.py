@@ -407,15 +407,7 @@ def _parse_redis(t: ConfigTable) -> RedisWatch:
 
 
 def _parse_prometheus(t: ConfigTable) -> PrometheusWatch:
-    url = t.get("url", str, expected="the Prometheus base URL, e.g. http://prometheus:9090")
-    if not url.startswith(("http://", "https://")):
-        raise t.error("url", url, "an http(s) URL")
-    if "@" in url.split("://", 1)[1].split("/", 1)[0]:
-        raise ConfigError(
-            "must not carry credentials; name a token with token_env",
-            file=t.file,
-            key=t.path("url"),
-        )
+    url = t.url("url", credentials_hint="name a token with token_env")
     queries: dict[str, tuple[str, MetricKind]] = {}
     raw = t.get("queries", dict, {}, expected="a table of metric = PromQL query")
     for name, spec in raw.items():
