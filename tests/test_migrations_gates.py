@@ -176,7 +176,8 @@ def test_lying_migration_is_caught_by_the_fingerprint(
             "003_normalise_titles.py: its dry run changed the clone: workOrders (documents)"
         )
         assert staging_changes == []  # the lie was told on the clone only
-        assert gate["evidence"]["dry_run_changes"]["003_normalise_titles.py"][0]["changed"] == 2
+        lie = gate["evidence"]["dry_run_changes"]["003_normalise_titles.py"][0]
+        assert lie["documents_changed"] == 2
     else:
         assert (
             "the database changed during the dry runs: workOrders (documents)" in (gate["reason"])

@@ -188,8 +188,11 @@ def parse_migrations(table: ConfigTable, ctx: KindContext) -> MigrationsConfig:
         _check_template(table, "apply", apply)
     overrides, apply_overrides = _parse_overrides(table)
     if table.has("files") and table.has("include"):
-        raise table.error(
-            "files", table.get("files", list), "either include or files (its old name)"
+        raise ConfigError(
+            "both include and files (its older name) are set",
+            file=table.file,
+            key=table.path("files"),
+            expected="one of them",
         )
     include_key = "files" if table.has("files") else "include"
     files = _globs(table, include_key, list(DEFAULT_FILES), allow_empty=False)

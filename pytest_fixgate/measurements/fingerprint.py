@@ -144,7 +144,11 @@ class DocumentDiff:
     changed: int
 
     def as_dict(self) -> dict[str, int]:
-        return {"inserted": self.inserted, "deleted": self.deleted, "changed": self.changed}
+        return {
+            "documents_inserted": self.inserted,
+            "documents_deleted": self.deleted,
+            "documents_changed": self.changed,
+        }
 
 
 def _document_diff(old: CollectionPrint | None, new: CollectionPrint | None) -> DocumentDiff | None:
