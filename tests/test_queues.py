@@ -101,3 +101,88 @@ def test_queue_config():
     ]:
         with pytest.raises(ConfigError, match=message):
             _parse(entries, env)
+
+
+# -- `pytest --gate` end to end --------------------------------------------------------------
+
+
+def _queue_run(tmp_path, mongo, redis_srv, tables: str):
+    from gaterun import GATES, run_gate, staging_config
+
+    config = staging_config(
+        f"http://127.0.0.1:{free_port()}",
+        tables,
+        redis_url_env="REDIS_URL",
+        mongodb_uri_env="MONGODB_URI",
+    )
+    environ = {"REDIS_URL": redis_srv.url, "MONGODB_URI": mongo.uri}
+    return run_gate(tmp_path, config, suite=GATES / "test_queues.py", environ=environ)
+
+
+def test_a_missing_redis_key_is_visible_and_must_exist_refuses_it(tmp_path, mongo, redis_srv):
+    # Issue 19: a misspelt Redis list read as 0 jobs, PASS, with nothing to tell.
+    real = "queue:notify-" + secrets.token_hex(4)
+    client = redis.Redis.from_url(redis_srv.url)
+    try:
+        client.rpush(real, "job-1")
+        client.hset(real + ":meta", "paused", "0")  # a BullMQ-style hash beside the list
+        tables = f"""
+[[env.staging.queues]]
+id = "lenient"
+redis_list = "{real}s"
+max = 10
+
+[[env.staging.queues]]
+id = "strict"
+redis_list = "{real}s"
+must_exist = true
+max = 10
+
+[[env.staging.queues]]
+id = "strict_real"
+redis_list = "{real}"
+must_exist = true
+max = 10
+
+[[env.staging.queues]]
+id = "hash"
+redis_list = "{real}:meta"
+max = 10
+
+[[env.staging.queues]]
+id = "jobs_optional"
+collection = "background_jobz"
+database = "q_{secrets.token_hex(4)}"
+must_exist = false
+max = 10
+"""
+        result = _queue_run(tmp_path, mongo, redis_srv, tables)
+    finally:
+        client.delete(real, real + ":meta")
+        client.close()
+    outcomes = result.outcomes()
+    assert result.exit_code == 1 and result.verdict["decision"] == "HOLD", result.output[-2000:]
+    lenient = result.gate("queue.lenient")
+    assert outcomes["queue.lenient"] == "PASS"
+    assert f"Redis key {real}s does not exist, read as empty" in lenient["reason"]
+    assert lenient["evidence"]["exists"] is False
+    assert outcomes["queue.strict"] == "ERROR"
+    assert (
+        f"Redis key {real}s does not exist: nothing to count"
+        in (result.gate("queue.strict")["reason"])
+    )
+    assert outcomes["queue.strict_real"] == "PASS"
+    assert result.gate("queue.strict_real")["measured"] == "1 jobs"
+    assert outcomes["queue.hash"] == "ERROR"
+    assert f"key {real}:meta is a Redis hash, not a list" in result.gate("queue.hash")["reason"]
+    # The Mongo queue takes the same key: must_exist = false reads a missing collection as 0.
+    assert outcomes["queue.jobs_optional"] == "PASS"
+    assert (
+        "collection background_jobz does not exist, read as empty"
+        in (result.gate("queue.jobs_optional")["reason"])
+    )
+
+
+def test_must_exist_is_a_boolean(tmp_path):
+    with pytest.raises(ConfigError, match=r"queues\[0\].must_exist"):
+        _parse([{"id": "q", "max": 1, "redis_list": "a", "must_exist": "yes"}])

@@ -32,6 +32,15 @@ class QueueSpec:
     filter: Mapping[str, Any] = field(default_factory=dict)
     mongodb_uri_env: str | None = None
     database: str | None = None
+    # Whether a missing key/collection is ERROR. Default: a Redis list may be missing
+    # (Redis deletes an empty list), a collection may not (a misspelt name reads as 0).
+    must_exist: bool | None = None
+
+    @property
+    def requires_existence(self) -> bool:
+        if self.must_exist is not None:
+            return self.must_exist
+        return self.collection is not None
 
     @property
     def gate_id(self) -> str:
@@ -57,9 +66,16 @@ def _parse_one(table: ConfigTable, ctx: KindContext) -> QueueSpec:
         raise table.error(
             "redis_list", redis_list, "exactly one of redis_list (LLEN) or collection (a count)"
         )
+    must_exist = table.get(
+        "must_exist", bool, None, expected="true (a missing key or collection is ERROR) or false"
+    )
     if redis_list is not None:
         spec = QueueSpec(
-            id=queue_id, max=limit, redis_list=redis_list, redis_url_env=redis_url_env(table, ctx)
+            id=queue_id,
+            max=limit,
+            redis_list=redis_list,
+            redis_url_env=redis_url_env(table, ctx),
+            must_exist=must_exist,
         )
     else:
         spec = QueueSpec(
@@ -71,6 +87,7 @@ def _parse_one(table: ConfigTable, ctx: KindContext) -> QueueSpec:
             ),
             mongodb_uri_env=mongo_uri_env(table, ctx),
             database=database_name(table),
+            must_exist=must_exist,
         )
     table.finish()
     return spec

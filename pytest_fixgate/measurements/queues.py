@@ -26,11 +26,13 @@ class QueueDepth:
     depth: int
     source: str  # "LLEN queue:notifications on redis://127.0.0.1:6379/0"
     elapsed_ms: float
-    collection_exists: bool = True
+    exists: bool = True  # the Redis key / the collection exists (absent: read as 0)
 
 
 def redis_queue_depth(url: str, key: str, *, timeout_s: float) -> QueueDepth:
-    """``LLEN key``; a key of another type is a bad response (WRONGTYPE), not a depth."""
+    """``TYPE key``, then ``LLEN key``: a key of another type is a bad response, not a
+    depth; a key that does not exist is depth 0 with ``exists=False`` (Redis deletes a
+    list when its last job is taken, so the judge decides what absence means)."""
     import redis
     from redis.backoff import NoBackoff
     from redis.retry import Retry
@@ -45,7 +47,14 @@ def redis_queue_depth(url: str, key: str, *, timeout_s: float) -> QueueDepth:
         )
         try:
             started = timing.perf_counter()
-            depth = client.llen(key)
+            kind = client.type(key)
+            kind = kind.decode("utf-8", "replace") if isinstance(kind, bytes) else str(kind)
+            if kind not in ("list", "none"):
+                raise ProbeBadResponse(
+                    f"{target}: key {key} is a Redis {kind}, not a list: no queue depth",
+                    target=target,
+                )
+            depth = client.llen(key) if kind == "list" else 0
             elapsed_ms = (timing.perf_counter() - started) * 1000
         except redis.exceptions.ResponseError as exc:
             raise ProbeBadResponse(
@@ -54,7 +63,7 @@ def redis_queue_depth(url: str, key: str, *, timeout_s: float) -> QueueDepth:
             ) from None
         finally:
             client.close()
-    return QueueDepth(int(depth), f"LLEN {key} on {target}", elapsed_ms)
+    return QueueDepth(int(depth), f"LLEN {key} on {target}", elapsed_ms, exists=kind != "none")
 
 
 def mongo_queue_depth(
@@ -73,4 +82,4 @@ def mongo_queue_depth(
         depth = db[collection].count_documents(dict(query)) if exists else 0
         elapsed_ms = (timing.perf_counter() - started) * 1000
         source = f"{collection}.countDocuments({dict(query)}) on {target.target}"
-    return QueueDepth(depth, source, elapsed_ms, collection_exists=exists)
+    return QueueDepth(depth, source, elapsed_ms, exists=exists)
