@@ -55,8 +55,59 @@ def test_dotenv_reads_what_vercel_env_pull_writes() -> None:
         "EMPTY": "",
         "SINGLE": "lit\\eral",
         "MULTI": "line one\nline two",
-        "HASH": "abc#def",
+        "HASH": "abc",
     }
+
+
+# How the application's dotenv library (npm ``dotenv``, loaded by Next.js through
+# ``@next/env``) reads each line, from its documented rules ("# marks the beginning of
+# a comment (unless when the value is wrapped in quotes)", "empty values become empty
+# strings", "whitespace is removed from both ends of unquoted values", backticks).
+# The last column: whether python-dotenv reads the line the same way.
+DOTENV_RULES = [
+    # python-dotenv 1.2.2 reads these two as "# TODO" (measured); dotenv and bash: empty.
+    ("NAME= # TODO", "", False),
+    ("NAME=   # TODO: set me", "", False),
+    ("NAME=", "", True),
+    ("NAME=#TODO", "", False),  # python-dotenv: "#TODO" (a comment needs a space before it)
+    ("A=abc#def", "abc", False),  # python-dotenv: "abc#def"
+    ("A=abc #def", "abc", True),
+    ("A=  some value  ", "some value", True),
+    ('A="abc#def"', "abc#def", True),
+    ("A='abc # def'", "abc # def", True),
+    ('A="  keep  " # comment', "  keep  ", True),
+    ("A=`has 'single' and \"double\"`", "has 'single' and \"double\"", False),
+    ('JSON={"foo": "bar"}', '{"foo": "bar"}', True),
+    ("export A=exported", "exported", True),
+    ('A="new\\nline"', "new\nline", True),
+]
+
+
+@pytest.mark.parametrize(("line", "value", "python_dotenv_agrees"), DOTENV_RULES)
+def test_dotenv_lines_read_as_the_applications_dotenv_reads_them(
+    line: str, value: str, python_dotenv_agrees: bool
+) -> None:
+    import io
+
+    from dotenv import dotenv_values
+
+    name = line.removeprefix("export ").partition("=")[0]
+    assert parse_dotenv(line + "\n", label="x.env") == {name: value}
+    theirs = dotenv_values(stream=io.StringIO(line + "\n"))[name]
+    assert (theirs == value) is python_dotenv_agrees, theirs
+
+
+def test_bash_reads_an_assignment_with_only_a_comment_as_empty(tmp_path: Path) -> None:
+    (tmp_path / "a.env").write_text("NAME= # TODO\nB=abc #def\n", encoding="utf-8")
+    shown = subprocess.run(
+        ["bash", "-c", 'set -a; . ./a.env; printf "%s|%s" "$NAME" "$B"'],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert shown == "|abc"
+    assert parse_dotenv((tmp_path / "a.env").read_text(), label="a.env") == {"NAME": "", "B": "abc"}
 
 
 @pytest.mark.parametrize(
@@ -202,6 +253,16 @@ def test_healthy_environments_promote(tmp_path: Path, reference: Any) -> None:
     outcomes = _secret_outcomes(result)
     assert outcomes == {f"secrets.{c}": "PASS" for c in CHECKS}, outcomes
     assert result.verdict["decision"] == "PROMOTE"
+
+
+def test_a_value_that_is_only_a_comment_is_empty_end_to_end(tmp_path: Path, reference: Any) -> None:
+    # `vercel env pull` never writes this, a hand-kept file does: the value is empty.
+    files = {**HEALTHY, "production": HEALTHY["production"] + "AUTH_SECRET= # TODO\n"}
+    result = _secrets_run(tmp_path, reference.base_url, files)
+    assert result.exit_code == 1, result.output
+    assert _secret_outcomes(result)["secrets.empty"] == "FAIL"
+    rows = result.gate("secrets.empty")["evidence"]["findings"]
+    assert [(r["name"], r["environment"]) for r in rows] == [("AUTH_SECRET", "production")]
 
 
 BROKEN = {

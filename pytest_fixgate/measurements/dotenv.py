@@ -1,18 +1,25 @@
 """Reading environment sources: dotenv files (what ``vercel env pull`` writes) or this
 job's own environment (``"process:"``).
 
-The grammar accepted, one assignment per line::
+The grammar accepted, one assignment per line, read as the application's own
+dotenv library reads it (Next.js loads ``.env*`` files with ``@next/env``, which
+uses the npm package ``dotenv``)::
 
     # a comment                     blank lines and comments are skipped
-    NAME=value                      unquoted: trailing spaces and " # comment" dropped
+    NAME=value                      unquoted: trimmed; the value ends at the first "#",
+                                    so NAME=abc#def is "abc" and NAME= # TODO is empty
     export NAME=value               the shell's export prefix is allowed
     NAME="va\\"lue\\n"                double quotes: \\n \\r \\t \\" \\\\ escapes; may span lines
-    NAME='value'                    single quotes: literal, may span lines
+    NAME='value'  NAME=`value`      single quotes or backticks: literal, may span lines
 
 Anything else (no ``=``, a name that is not ``[A-Za-z_][A-Za-z0-9_.-]*``, an
 unterminated quote, text after a closing quote) is a :class:`DotenvError`
 naming the file and the line number, never the line: it may hold a secret.
-A name defined twice keeps its last value, as dotenv loaders do.
+A name defined twice keeps its last value, as dotenv loaders do. Where this
+differs from dotenv, it is stricter: a line dotenv would skip silently is an
+error here, and in double quotes ``\\t``, ``\\"`` and ``\\\\`` are unescaped (what
+``vercel env pull`` writes) where dotenv expands only ``\\n`` and ``\\r``.
+``${VAR}`` expansion (dotenv-expand, which ``@next/env`` applies) is not done.
 """
 
 from __future__ import annotations
@@ -69,9 +76,11 @@ def _bad(label: str, line: int, why: str) -> DotenvError:
 
 
 def _strip_comment(raw: str) -> str:
-    # An unquoted value ends at " #" (a comment), as in shells and dotenv loaders.
-    cut = re.search(r"\s#", raw)
-    return (raw[: cut.start()] if cut else raw).strip()
+    # dotenv (the application's loader) ends an unquoted value at the first "#", with or
+    # without a space before it: `A=abc#def` is "abc", `NAME= # TODO` is empty.
+    # (python-dotenv and bash need a space before "#": "abc#def"; both read `# TODO` as
+    # empty too.)
+    return raw.partition("#")[0].strip()
 
 
 def parse_dotenv(text: str, *, label: str) -> dict[str, str]:
@@ -97,7 +106,7 @@ def parse_dotenv(text: str, *, label: str) -> dict[str, str]:
         if not _NAME.fullmatch(name):
             raise _bad(label, number, "the name is not a variable name")
         rest = rest.lstrip()
-        if rest[:1] in ('"', "'"):
+        if rest[:1] in ('"', "'", "`"):
             quote = rest[0]
             body = rest[1:]
             value, after, consumed = _quoted(body, quote, lines, i)
