@@ -31,8 +31,14 @@ def test_the_example_describes_step_2_of_the_promotion_flow() -> None:
     )
     commands = {c.id: c for c in env.section("commands")}
     assert commands["lint"].argv == ("pnpm", "lint") and commands["lint"].cwd == EXAMPLES
-    assert commands["e2e"].argv == ("pnpm", "test:e2e") and commands["e2e"].timeout_s == 1800
-    assert "TEST_USER_PASSWORD" in env.secret_env_names()
+    # The staging smoke of the release-gate workflow, against this environment's base_url
+    # (PW_WEB_URL is what playwright.config.ts reads), never `pnpm test:e2e`'s dev server.
+    e2e = commands["e2e"].for_environment(env.base_url)
+    assert e2e.argv == ("pnpm", "playwright", "test", "tests/e2e/smoke/", "--reporter=list")
+    assert e2e.timeout_s == 1800 and e2e.env["CI"] == ""
+    assert e2e.env["PW_WEB_URL"] == e2e.env["BASE_URL"] == "https://staging.fixzit.example"
+    assert "exit 1" in e2e.env["PW_WEB_SERVER"]  # no local server as a fallback
+    assert {"TEST_USER_PASSWORD", "NEXTAUTH_SECRET"} <= set(env.secret_env_names())
     (node,) = env.section("audit")
     assert (node.tool, node.production_only, node.audit_level.label) == ("pnpm", True, "high")
     assert node.waivers and node.waivers[0].package == "lodash"
@@ -54,6 +60,9 @@ def test_the_examples_audit_and_bundle_tables_in_a_checkout(
     # The example copied to the root of a checkout, as its comments say; the commands
     # (pnpm scripts, which install first) are left to the application's own CI.
     checkout = node_app(tmp_path, "4.17.11")
+    meta = json.loads((checkout / "package.json").read_text(encoding="utf-8"))
+    meta["packageManager"] = "pnpm@9.15.0"  # as the application's package.json pins it
+    (checkout / "package.json").write_text(json.dumps(meta), encoding="utf-8")
     (checkout / "waivers").mkdir()
     shutil.copyfile(
         EXAMPLES / "waivers" / "fixzit-audit-waivers.toml",
@@ -85,4 +94,5 @@ def test_the_examples_audit_and_bundle_tables_in_a_checkout(
     assert audit["outcome"] == "PASS", audit["reason"]
     assert audit["reason"] == "no finding at or above high (1 waived)"
     assert audit["evidence"]["findings"][0]["status"] == "waived"
+    assert audit["evidence"]["package_manager_pin"] == "pnpm@9.15.0"
     assert result.gate("bundle.budget")["outcome"] == "WARN"  # 8240 of 8500 KB: within 5%

@@ -303,3 +303,40 @@ def test_the_gate_masks_secrets_the_session_learned_during_the_run(tmp_path: Pat
     assert learned not in finding.evidence.details["output_tail"]
     (log,) = finding.evidence.details["logs"]
     assert learned not in (tmp_path / "reports" / log).read_text()
+
+
+def test_a_command_gets_the_environments_base_url_end_to_end(tmp_path: Path) -> None:
+    # An end-to-end suite must test the environment gated: {base_url} in run and env, and
+    # FIXGATE_BASE_URL, are the environment's base_url. The command exits 0 only if so.
+    base_url = f"http://127.0.0.1:{free_port()}"
+    check = (
+        "import os, sys\n"
+        "want = sys.argv[1]\n"
+        "got = [sys.argv[2], os.environ['PW_WEB_URL'], os.environ['FIXGATE_BASE_URL']]\n"
+        "print('base urls', got, os.environ['LOGIN'])\n"
+        "sys.exit(0 if got == [want] * 3 and os.environ['LOGIN'] == want + '/login' else 1)\n"
+    )
+    config = staging_config(
+        base_url + "/",  # the trailing slash is dropped, as for every gate
+        "[[env.staging.commands]]\n"
+        'id = "e2e"\n'
+        f"run = [{PY!r}, '-c', '''{check}''', '{base_url}', '{{base_url}}']\n"
+        'env = { PW_WEB_URL = "{base_url}", LOGIN = "{base_url}/login" }\n',
+    )
+    result = run_gate(tmp_path, config, suite=SUITE)
+    gate = result.gate("command.e2e")
+    assert gate["outcome"] == "PASS", result.output
+    assert gate["evidence"]["command"].endswith(f"{base_url} {base_url}")
+    (log,) = gate["evidence"]["logs"]
+    text = (result.report_dir / log).read_text()
+    assert text.startswith(f"base urls ['{base_url}', '{base_url}', '{base_url}'] {base_url}/login")
+
+
+def test_a_command_env_may_set_fixgate_base_url_itself(tmp_path: Path) -> None:
+    (spec,) = parse(
+        tmp_path, {"id": "x", "run": "true", "env": {"FIXGATE_BASE_URL": "http://other"}}
+    )
+    assert spec.for_environment("https://staging.example").env == {
+        "FIXGATE_BASE_URL": "http://other"
+    }
+    assert spec.env == {"FIXGATE_BASE_URL": "http://other"}  # the parsed spec is unchanged

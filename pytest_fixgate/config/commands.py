@@ -2,7 +2,9 @@
 
 The runbook's "Staging Promotion Flow", step 2 (``pnpm lint && pnpm
 typecheck``, ``pnpm test:e2e``): a command passes when it exits 0. This is the
-one gate kind that runs the user's own code.
+one gate kind that runs the user's own code. ``{base_url}`` in ``run`` or an
+``env`` value is the environment's base URL, so an end-to-end suite tests the
+environment gated, not a server of its own.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -40,6 +42,8 @@ T = TypeVar("T", bound=_Entry)
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 DEFAULT_TIMEOUT_S = 600.0
+#: In ``run`` and ``env`` values: the environment's ``base_url`` (e.g. Playwright's).
+BASE_URL_PLACEHOLDER = "{base_url}"
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,15 @@ class CommandSpec:
     @property
     def command_line(self) -> str:
         return shlex.join(self.argv)
+
+    def for_environment(self, base_url: str) -> CommandSpec:
+        """The command as it runs against an environment: ``{base_url}`` in ``run`` and in
+        ``env`` values replaced by the environment's base URL (never a secret: base_url
+        refuses credentials), and ``FIXGATE_BASE_URL`` set unless ``env`` sets it."""
+        argv = tuple(a.replace(BASE_URL_PLACEHOLDER, base_url) for a in self.argv)
+        env = {"FIXGATE_BASE_URL": base_url}
+        env.update({k: v.replace(BASE_URL_PLACEHOLDER, base_url) for k, v in self.env.items()})
+        return replace(self, argv=argv, env=env)
 
 
 def entry_id(table: ConfigTable, example: str) -> str:
@@ -163,7 +176,9 @@ KIND = GateKind(
     array=True,
     parse=parse_commands,
     gate_ids=lambda specs, env: [s.gate_id for s in specs],
-    params={"command_spec": lambda specs, env: [(s.id, s) for s in specs]},
+    params={
+        "command_spec": lambda specs, env: [(s.id, s.for_environment(env.base_url)) for s in specs]
+    },
     secret_envs=lambda specs: [name for s in specs for name in s.secret_env],
     title="Build commands",
 )
