@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
@@ -33,6 +34,7 @@ __all__ = [
     "MIN_FOUND",
     "STRUCTURAL_KEYS",
     "Redactor",
+    "clip",
     "mask_uri_password",
     "maskable_values",
 ]
@@ -96,6 +98,11 @@ class Redactor:
             found.update(_variants(value))
         self._secrets = sorted((s for s in found if s), key=len, reverse=True)
 
+    @property
+    def longest(self) -> int:
+        """The length of the longest text it masks (to read enough before cutting)."""
+        return len(self._secrets[0]) if self._secrets else 0
+
     def __bool__(self) -> bool:
         return bool(self._secrets)
 
@@ -121,6 +128,27 @@ class Redactor:
         if isinstance(value, list | tuple):
             return [self.data(v) for v in value]
         return value
+
+
+#: Characters a token, key or password is made of: a cut inside a run of them would show
+#: the secret's prefix, which no redactor recognises any more.
+_TOKEN_RUN = re.compile(r"[A-Za-z0-9_\-+/=.%~]+$")
+
+
+def clip(text: str, limit: int, redactor: Redactor | None = None, *, marker: str = "...") -> str:
+    """``text`` cut to at most ``limit`` characters, *after* redaction, and never inside a
+    word: a cut that falls inside a run of token characters drops the whole run, so even
+    a secret no redactor knows (a token in a response body) shows no prefix. Every
+    excerpt of text that may hold a secret is cut with this, never with ``text[:n]``."""
+    if redactor is not None:
+        text = redactor.text(text)
+    if len(text) <= limit:
+        return text
+    keep = max(limit - len(marker), 0)
+    head = text[:keep]
+    if keep < len(text) and _TOKEN_RUN.search(text[keep]) and (run := _TOKEN_RUN.search(head)):
+        head = head[: run.start()]
+    return head + marker
 
 
 def maskable_values(values: Iterable[str], public: Iterable[str] = ()) -> tuple[list[str], int]:

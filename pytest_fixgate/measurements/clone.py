@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_fixgate import timing
 from pytest_fixgate.errors import ProbeError
 from pytest_fixgate.measurements.fingerprint import SERVER_DATABASES
-from pytest_fixgate.redaction import Redactor, mask_uri_password
+from pytest_fixgate.redaction import Redactor, clip, mask_uri_password
 
 if TYPE_CHECKING:
     from pymongo import MongoClient
@@ -158,7 +158,7 @@ def restore_dump(client: MongoClient[Any], folder: Path, *, timeout_s: float) ->
             except (BSONError, PyMongoError, OSError) as exc:
                 raise ProbeError(
                     f"restore of {db_name}.{name} from {folder.name} failed: "
-                    f"{type(exc).__name__}: {str(exc)[:200]}"
+                    f"{type(exc).__name__}: {clip(str(exc), 200)}"
                 ) from None
             collections += 1
         for name, options in pending_views:  # after the collections they read

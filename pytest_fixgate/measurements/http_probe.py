@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_fixgate import timing
 from pytest_fixgate.errors import ProbeBadResponse, ProbeConnectError, ProbeError, ProbeTimeout
-from pytest_fixgate.redaction import Redactor
+from pytest_fixgate.redaction import Redactor, clip
 
 if TYPE_CHECKING:
     import httpx
@@ -97,12 +97,14 @@ def http_get(
             response = client.get(url, headers=dict(headers or {}), timeout=timeout_s)
         elapsed_ms = (timing.perf_counter() - started) * 1000
     raw = response.content
-    excerpt = raw[:_BODY_EXCERPT].decode("utf-8", errors="replace")
+    # Redact, then cut: a secret across the excerpt's end is masked whole, not shown up to
+    # the cut. Read enough past the end for the longest secret to lie inside.
+    window = raw[: _BODY_EXCERPT + redactor.longest * 4 + 4].decode("utf-8", errors="replace")
     return HttpResponse(
         url=url,
         status=response.status_code,
         elapsed_ms=elapsed_ms,
-        body_text=redactor.text(excerpt),
+        body_text=clip(window, _BODY_EXCERPT, redactor, marker=""),
         headers={k.lower(): redactor.text(v) for k, v in response.headers.items()},
         _raw=raw,
     )

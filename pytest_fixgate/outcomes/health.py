@@ -9,6 +9,7 @@ from typing import Any
 from pytest_fixgate.config.schema import HealthCheck
 from pytest_fixgate.measurements.http_probe import HttpResponse
 from pytest_fixgate.outcomes.model import Evidence, Finding, Outcome
+from pytest_fixgate.redaction import clip
 
 __all__ = ["json_mismatches", "judge_health"]
 
@@ -38,7 +39,8 @@ def json_mismatches(expected: Mapping[str, Any], actual: Any, prefix: str = "") 
 
 def _short(value: Any) -> str:
     text = json.dumps(value, default=str) if value is not _MISSING else "missing"
-    return text if len(text) <= 60 else text[:57] + "..."
+    # Never a plain text[:57]: the value may hold a secret, redacted only later.
+    return clip(text, 60)
 
 
 def expected_text(check: HealthCheck) -> str:

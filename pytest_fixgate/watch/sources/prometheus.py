@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_fixgate.errors import ProbeBadResponse, ProbeError
 from pytest_fixgate.measurements.http_probe import shared_ssl_context, translate_errors
 from pytest_fixgate.measurements.secrets import read_secret
-from pytest_fixgate.redaction import Redactor
+from pytest_fixgate.redaction import Redactor, clip
 from pytest_fixgate.watch.engine import Level, Reading
 from pytest_fixgate.watch.rules import PrometheusWatch
 
@@ -34,7 +34,9 @@ def parse_query_answer(body: Any, url: str) -> float | None:
     """The value of an instant query's answer; ``None`` when it holds no sample."""
     if not isinstance(body, dict) or body.get("status") != "success":
         error = body.get("error") if isinstance(body, dict) else None
-        raise ProbeBadResponse(f"{url}: Prometheus answered an error: {error!r}"[:300], target=url)
+        raise ProbeBadResponse(
+            clip(f"{url}: Prometheus answered an error: {error!r}", 300), target=url
+        )
     data = body.get("data") or {}
     kind, result = data.get("resultType"), data.get("result")
     try:
@@ -98,7 +100,7 @@ class PrometheusSource:
             if value is not None:
                 out[metric] = Level(value)
         if errors and not out:
-            raise ProbeError("; ".join(errors)[:300])
+            raise ProbeError(clip("; ".join(errors), 300))
         return out
 
     def close(self) -> None:
