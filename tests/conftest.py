@@ -7,12 +7,23 @@
   ``reference.set_faults(...)`` are put back to ``Faults()`` after each test.
 
 Under pytest-xdist each worker starts its own servers.
+
+Every gate run a test starts (a subprocess or in-process pytest that inherits this
+environment) loads tests/plugins/fixgate_report_snapshots.py, which copies the JSON
+verdict and the JUnit file it wrote; after each test, the copies its runs made are
+validated against their schemas (tests/report_schemas.py): a report that is not
+valid fails the test that produced it.
 """
 
 from __future__ import annotations
 
+import atexit
+import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +35,42 @@ from pytest_fixgate.reference import (
     redis_server,
     reference_service,
 )
+
+_PLUGIN_DIR = str(Path(__file__).with_name("plugins"))
+_SNAPSHOT_PLUGIN = "fixgate_report_snapshots"
+# One folder per process that runs tests (each xdist worker has its own).
+_SNAPSHOTS = Path(tempfile.mkdtemp(prefix="fixgate-report-snapshots-"))
+atexit.register(shutil.rmtree, _SNAPSHOTS, True)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if getattr(config.option, "numprocesses", None) and not os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # the xdist controller runs no test; its workers would inherit the plugin
+    os.environ["FIXGATE_REPORT_SNAPSHOTS"] = str(_SNAPSHOTS)
+    if _SNAPSHOT_PLUGIN not in os.environ.get("PYTEST_PLUGINS", "").split(","):
+        os.environ["PYTEST_PLUGINS"] = ",".join(
+            filter(None, [os.environ.get("PYTEST_PLUGINS", ""), _SNAPSHOT_PLUGIN])
+        )
+    if _PLUGIN_DIR not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+        os.environ["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [_PLUGIN_DIR, os.environ.get("PYTHONPATH", "")])
+        )
+
+
+@pytest.fixture(autouse=True)
+def _reports_are_valid_against_their_schemas(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    written = sorted(_SNAPSHOTS.iterdir())
+    if not written:
+        return
+    from report_schemas import check_report_file
+
+    try:
+        for path in written:
+            check_report_file(path, f"a {path.suffix[1:]} report written by {request.node.nodeid}")
+    finally:
+        for path in written:
+            path.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")

@@ -69,6 +69,10 @@ def run_gate(
         *args,
     ]
     child_env = {**os.environ, **(environ or {})}
+    if environ and "PYTHONPATH" in environ and os.environ.get("PYTHONPATH"):
+        # A test's own path first; this session's after it (the report-snapshot plugin
+        # that tests/conftest.py loads into every gate run is found on it).
+        child_env["PYTHONPATH"] = environ["PYTHONPATH"] + os.pathsep + os.environ["PYTHONPATH"]
     child_env.pop("PYTEST_XDIST_WORKER", None)
     child_env.pop("PYTEST_ADDOPTS", None)
     done = subprocess.run(

@@ -9,8 +9,12 @@ not-configured gate. FAIL and INCONCLUSIVE are ``<failure>``, ERROR is
 ``<error>`` (it could not measure), not-configured is ``<skipped>``; PASS and
 WARN pass (WARN says so in ``system-out``). The decision is in the suite's
 properties ``fixgate.decision``, ``fixgate.reason``, ``fixgate.env``; each
-testcase carries its gate result (the verdict's gate entry, as JSON) in the
-property ``fixgate.result``.
+gate's result (the verdict's gate entry, as JSON) is the suite property
+``fixgate.result.<gate id>``.
+
+The file is valid against the JUnit schema pytest checks its own output with
+(``junit-10.xsd``; a copy is in tests/schemas/), which allows ``<properties>``
+in a ``<testsuite>`` only, not in a ``<testcase>``.
 """
 
 from __future__ import annotations
@@ -71,6 +75,10 @@ def render_junit(verdict: Mapping[str, Any], result_property: str = "fixgate.res
             "fixgate.env": verdict["env"],
             "fixgate.target": str(verdict.get("target") or ""),
             "fixgate.commit": str(verdict.get("commit") or ""),
+            **{
+                f"{result_property}.{gate['id']}": json.dumps(gate, ensure_ascii=False, default=str)
+                for gate in gates
+            },
         },
     )
     for gate in gates:
@@ -81,7 +89,6 @@ def render_junit(verdict: Mapping[str, Any], result_property: str = "fixgate.res
             name=gate["id"],
             time=f"{float(gate.get('duration_s') or 0.0):.3f}",
         )
-        _props(case, {result_property: json.dumps(gate, ensure_ascii=False, default=str)})
         outcome = gate["outcome"]
         optional = "" if gate.get("required", True) else " (optional: does not block)"
         message = f"{outcome}: {gate['reason']}{optional}"

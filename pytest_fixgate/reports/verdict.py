@@ -19,9 +19,19 @@ from typing import Any
 from pytest_fixgate.gate_run import GateRun
 from pytest_fixgate.outcomes.model import Outcome
 
-__all__ = ["SCHEMA", "body_sha256", "build_verdict", "verdict_text", "write_json", "write_text"]
+__all__ = [
+    "SCHEMA",
+    "SCHEMA_PATH",
+    "body_sha256",
+    "build_verdict",
+    "verdict_text",
+    "write_json",
+    "write_text",
+]
 
 SCHEMA = "pytest-fixgate/verdict@1"
+#: The published JSON Schema (draft 2020-12) of ``SCHEMA``, shipped in the package.
+SCHEMA_PATH = Path(__file__).with_name("verdict.schema.json")
 
 
 def build_verdict(run: GateRun) -> dict[str, Any]:
