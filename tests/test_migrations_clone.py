@@ -52,7 +52,7 @@ CONVENTIONS = {
 HONEST = ("01_env_dry.py", "02_opt_in.py", "03_apply_flag.py")
 
 
-def _overrides(names: list[str]) -> str:
+def _overrides(names: list[str], declared: tuple[str, ...] = ()) -> str:
     plain, dry = f"{PY} {{file}}", f"{PY} {{file}} --dry-run"
     templates = {
         "01_env_dry.py": (plain, plain),  # apply_env sets DRY_RUN=false
@@ -62,7 +62,10 @@ def _overrides(names: list[str]) -> str:
         "05_index_in_dry.py": (dry, plain),
     }
     rows = [
-        f'"{n}" = {{ dry_run = "{templates[n][0]}", apply = "{templates[n][1]}" }}' for n in names
+        f'"{n}" = {{ dry_run = '
+        + ("false" if n in declared else f'"{templates[n][0]}"')
+        + f', apply = "{templates[n][1]}" }}'
+        for n in names
     ]
     return "\n".join(rows)
 
@@ -94,7 +97,12 @@ def _server_print(uri: str, database: str) -> ServerPrint:
 
 
 def _config(
-    tmp_path: Path, database: str, names: list[str], extra: str = "", backup: str = ""
+    tmp_path: Path,
+    database: str,
+    names: list[str],
+    extra: str = "",
+    backup: str = "",
+    declared: tuple[str, ...] = (),
 ) -> str:
     migrations = tmp_path / "migrations"
     migrations.mkdir(exist_ok=True)
@@ -117,7 +125,7 @@ apply_env = {{ DRY_RUN = "false" }}
 timeout = "30s"
 {extra}
 [env.staging.migrations.overrides]
-{_overrides(names)}
+{_overrides(names, declared)}
 """,
         mongodb_uri_env="MONGODB_URI",
     )
@@ -188,6 +196,24 @@ def test_honest_conventions_pass_with_what_their_real_runs_changed(tmp_path, mon
     assert clone["documents"] == 4 and clone["collections"] == 2 and clone["indexes"] == 1
     assert result.outcomes()["backup.fresh"] == "PASS"
     assert result.outcomes()["migrations.pending"] == "WARN"  # applied = false: all pending
+
+
+def test_a_script_declared_without_dry_run_is_rehearsed_by_its_real_run(
+    tmp_path, mongo, staging_db
+):
+    # `dry_run = false`: the script always writes (2025-12-10-souq-orders.ts); on the clone
+    # that is safe, so its real run is the rehearsal, and its writes are the evidence.
+    dump_backup(tmp_path / "backups", "manual-1", mongo.uri, database=staging_db)
+    names = [*HONEST, "04_always.py"]
+    config = _config(tmp_path, staging_db, names, declared=("04_always.py",))
+    result, staging_changes = _run(tmp_path, mongo, staging_db, config)
+    assert staging_changes == []
+    gate = result.gate("migrations.dry_run")
+    assert gate["outcome"] == "PASS", gate["reason"]
+    assert "04_always.py: no dry-run mode, rehearsed by the real run only" in gate["reason"]
+    assert "04_always.py: orders: 2 changed" in gate["reason"]  # 1 of 3 deleted by 03
+    assert [r["migration"] for r in gate["evidence"]["runs"]] == list(HONEST)
+    assert gate["evidence"]["no_dry_run"] == ["04_always.py"]
 
 
 def test_the_clone_target_never_connects_to_staging(tmp_path, mongo, staging_db):

@@ -127,6 +127,17 @@ def test_a_read_only_dry_run_passes_and_every_database_is_printed(
     assert report.runs[0].outlived == 0
 
 
+def test_a_script_without_dry_run_on_staging_is_unchecked(tmp_path, mongo, database, monkeypatch):
+    monkeypatch.setenv("MONGODB_URI", mongo.uri)
+    config = _config(
+        tmp_path, database, "read_only", overrides={"001_read_only.py": {"dry_run": False}}
+    )
+    report, finding = _judged(tmp_path, mongo, config)
+    assert report.runs == ()  # never run against staging
+    assert finding.outcome is Outcome.INCONCLUSIVE
+    assert "001_read_only.py: no dry-run mode" in finding.evidence.reason
+
+
 def test_include_exclude_globs_cover_every_migration_language(tmp_path, database):
     config = _config(tmp_path, database, "read_only")
     folder = config.directory
@@ -151,6 +162,10 @@ def test_include_exclude_globs_cover_every_migration_language(tmp_path, database
         ({"clone_uri_env": "SCRATCH"}, "migrations.clone_uri_env: set only with the clone"),
         ({"target": "clone", "apply": "node {nope}"}, "unknown placeholder {nope}"),
         ({"overrides": {"a.ts": {"dryrun": "x"}}}, "migrations.overrides.a.ts"),
+        (
+            {"target": "clone", "require_backup": True, "overrides": {"a.ts": {"dry_run": False}}},
+            "migrations.overrides.a.ts: dry_run = false needs a real run",
+        ),
         ({"target": "clone", "clone_uri_env": "mongodb://u:pw@h/"}, "NAME of an environment"),
     ],
 )

@@ -45,6 +45,7 @@ __all__ = [
     "DEFAULT_FILES",
     "DRY_RUN_GATE_ID",
     "KIND",
+    "NO_DRY_RUN",
     "PENDING_GATE_ID",
     "STAGING",
     "TEMPLATE_FIELDS",
@@ -62,6 +63,10 @@ TEMPLATE_FIELDS = frozenset({"file", "name", "uri_env", "directory", "database"}
 
 #: Which files in ``directory`` are migrations, unless ``include`` says otherwise.
 DEFAULT_FILES = ("*.js", "*.cjs", "*.mjs", "*.ts", "*.py")
+
+#: An override's ``dry_run = false``: the file has no dry-run mode (it always writes), so
+#: the clone rehearses it by its real run alone; on staging it cannot be checked.
+NO_DRY_RUN = ""
 
 #: ``target`` values: a disposable copy of the backup (default), or staging itself.
 CLONE = "clone"
@@ -109,7 +114,11 @@ class MigrationsConfig:
         return self.files
 
     def template_for(self, name: str) -> str:
+        """The dry-run template, or NO_DRY_RUN for a file declared without one."""
         return self.overrides.get(name, self.dry_run)
+
+    def has_dry_run(self, name: str) -> bool:
+        return self.template_for(name) != NO_DRY_RUN
 
     def apply_template_for(self, name: str) -> str | None:
         return self.apply_overrides.get(name, self.apply)
@@ -221,6 +230,15 @@ def parse_migrations(table: ConfigTable, ctx: KindContext) -> MigrationsConfig:
                     expected=f'target = "{CLONE}", or no {key}',
                 )
     apply_env = _env_table(table, "apply_env")
+    for name, template in overrides.items():
+        if target == CLONE and template == NO_DRY_RUN and apply_overrides.get(name, apply) is None:
+            raise ConfigError(
+                "dry_run = false needs a real run to rehearse it by: set apply here or "
+                "at the top of the table",
+                file=table.file,
+                key=table.path(f"overrides.{name}"),
+                expected='{ dry_run = false, apply = "..." }',
+            )
     env = _env_table(table, "env")
     cwd = table.get("cwd", str, None, expected="a folder")
     timeout_s = table.duration("timeout", "10m")
@@ -285,7 +303,9 @@ def _parse_overrides(table: ConfigTable) -> tuple[dict[str, str], dict[str, str]
             continue
         if not isinstance(value, dict) or not value or set(value) - {"dry_run", "apply"}:
             raise table.error(f"overrides.{name}", value, expected)
-        if "dry_run" in value:
+        if value.get("dry_run") is False:
+            dry[name] = NO_DRY_RUN  # the script has no dry-run mode: rehearsed by its real run
+        elif "dry_run" in value:
             dry[name] = _check_template(table, f"overrides.{name}.dry_run", value["dry_run"])
         if "apply" in value:
             real[name] = _check_template(table, f"overrides.{name}.apply", value["apply"])

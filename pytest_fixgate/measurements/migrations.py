@@ -134,6 +134,7 @@ class DryRunReport:
     applied: tuple[DryRun, ...] = ()  # the real runs, on the clone
     clone: CloneRehearsal | None = None
     apply_configured: bool = False
+    no_dry_run: tuple[str, ...] = ()  # files declared without a dry-run mode
 
 
 def migration_files(config: MigrationsConfig) -> tuple[Path, ...]:
@@ -297,6 +298,8 @@ def dry_run_migrations(
         runs: list[DryRun] = []
         child_env = {**os.environ, **config.env}
         for i, file in enumerate(pending, 1):
+            if not config.has_dry_run(file.name):
+                continue  # nothing to run against staging: the judge says it is unchecked
             runs.append(
                 _run(
                     config.template_for(file.name),
@@ -313,7 +316,8 @@ def dry_run_migrations(
                 )
             )
         after = fingerprint_server(target, timeout_s=timeout)
-    return DryRunReport(tuple(runs), before, after, target="staging")
+    unchecked = tuple(f.name for f in pending if not config.has_dry_run(f.name))
+    return DryRunReport(tuple(runs), before, after, target="staging", no_dry_run=unchecked)
 
 
 def _clone_env(
@@ -387,17 +391,19 @@ def rehearse_on_clone(
                 "redactor": redactor,
             }
             for i, file in enumerate(pending, 1):
-                run = _run(
-                    config.template_for(file.name),
-                    file,
-                    index=i,
-                    phase="dry run",
-                    env=env,
-                    **common,
-                )  # type: ignore[arg-type]
-                after_dry = fingerprint_server(target, timeout_s=timeout, keep_documents=True)
-                runs.append(dataclasses.replace(run, changes=tuple(current.changes(after_dry))))
-                current = after_dry
+                if config.has_dry_run(file.name):
+                    run = _run(
+                        config.template_for(file.name),
+                        file,
+                        index=i,
+                        phase="dry run",
+                        env=env,
+                        **common,
+                    )  # type: ignore[arg-type]
+                    after_dry = fingerprint_server(target, timeout_s=timeout, keep_documents=True)
+                    changes = tuple(current.changes(after_dry))
+                    runs.append(dataclasses.replace(run, changes=changes))
+                    current = after_dry
                 template = config.apply_template_for(file.name)
                 if template is None:
                     continue
@@ -416,6 +422,7 @@ def rehearse_on_clone(
         applied=tuple(applied),
         clone=rehearsal,
         apply_configured=config.apply is not None or bool(config.apply_overrides),
+        no_dry_run=tuple(f.name for f in pending if not config.has_dry_run(f.name)),
     )
 
 

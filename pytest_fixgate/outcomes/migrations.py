@@ -173,6 +173,15 @@ def judge_dry_run(report: DryRunReport) -> Finding:
         changed = bool(changes)
         if changes:
             problems.append("the database changed during the dry runs: " + _change_line(changes))
+    unchecked = False
+    if report.no_dry_run:
+        details["no_dry_run"] = list(report.no_dry_run)
+        if report.target != "clone":
+            unchecked = True
+            problems.append(
+                f"{', '.join(report.no_dry_run)}: no dry-run mode (overrides dry_run = false), "
+                'so nothing checked it: only target = "clone" can rehearse it'
+            )
     if report.before.not_covered:
         details["not_covered"] = list(report.before.not_covered)
     exited_0 = sum(1 for r in runs if r.result.ok)
@@ -184,6 +193,8 @@ def judge_dry_run(report: DryRunReport) -> Finding:
         outcome = Outcome.FAIL
     if not_started:
         outcome = Outcome.ERROR
+    if outcome is Outcome.PASS and unchecked:
+        outcome = Outcome.INCONCLUSIVE
     if outcome is Outcome.PASS and not report.before.primary_collections:
         # Nothing to compare: a wrong database name reads as an empty database, and a
         # migration writing to the real one would leave this empty print unchanged.
@@ -201,6 +212,10 @@ def judge_dry_run(report: DryRunReport) -> Finding:
             f"{restored.folder} ({restored.documents} document(s) in {restored.collections} "
             f"collection(s), restored in {restored.duration_s:.2f} s); staging was not touched"
         )
+        if report.no_dry_run:
+            reason += (
+                f"; {', '.join(report.no_dry_run)}: no dry-run mode, rehearsed by the real run only"
+            )
         if report.applied:
             reason += "; the real runs changed: " + "; ".join(
                 f"{r.file.name}: {_what_changed(r)}" for r in report.applied
