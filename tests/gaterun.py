@@ -51,12 +51,15 @@ def run_gate(
     environ: dict[str, str] | None = None,
     suite: Path = GATES,
     timeout: float = 120,
+    prefix: tuple[str, ...] = (),
 ) -> GateRunResult:
-    """Write ``config`` to ``workdir/fixgate.toml`` and run the gate suite against it."""
+    """Write ``config`` to ``workdir/fixgate.toml`` and run the gate suite against it
+    (``prefix``: a program to run it under, e.g. ``/usr/bin/time``)."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "fixgate.toml").write_text(config, encoding="utf-8")
     report_dir = workdir / "reports"
     argv = [
+        *prefix,
         sys.executable,
         "-m",
         "pytest",

@@ -7,6 +7,14 @@ runs, Locust, the reference servers and the rollback command.
 - stdout and stderr are interleaved as they come and streamed, redacted, to a
   log file (in the report directory, for the reader), and the last lines are
   kept for the evidence.
+- Output is bounded in bytes, whatever the child prints: a line is read in
+  pieces and at most ``LOG_LINE_MAX_BYTES`` of it are kept (the rest is
+  counted, never held), the log file stops at ``LOG_MAX_BYTES`` with a note
+  saying how much was left out, each tail line is cut to
+  ``TAIL_LINE_MAX_BYTES`` and the whole tail to ``TAIL_MAX_BYTES``; a
+  tool's separate stdout stops at ``STDOUT_MAX_BYTES`` (``stdout_cut``).
+  Lines are redacted before they are cut, so a cut never exposes part of a
+  secret.
 - A program that does not exist or cannot start is a result (``start_error``),
   not an exception: the gate turns it into ERROR.
 """
@@ -31,6 +39,18 @@ __all__ = ["ManagedProcess", "ProcessResult", "kill_group", "run_process"]
 
 _GRACE_S = 3.0  # between SIGTERM and SIGKILL
 
+# Output bounds (bytes of UTF-8). A 50 MB line with no newline used to be held whole
+# and copied into every report (about 640 MB peak).
+LOG_LINE_MAX_BYTES = 64 * 1024
+LOG_MAX_BYTES = 32 * 1024 * 1024
+TAIL_LINE_MAX_BYTES = 2000
+TAIL_MAX_BYTES = 16 * 1024
+STDOUT_MAX_BYTES = 64 * 1024 * 1024
+_READ_PIECE = 64 * 1024
+# Bytes read beyond a line's cap and then dropped again after redaction: a secret that
+# straddles the cap is whole in what is redacted (secrets are far shorter than this).
+_REDACT_MARGIN = 16 * 1024
+
 
 @dataclass(frozen=True)
 class ProcessResult:
@@ -44,6 +64,7 @@ class ProcessResult:
     interrupted: bool = False
     # Raw stdout when asked for separately (a tool's JSON): for parsing only, never stored.
     stdout: str = ""
+    stdout_cut: bool = False  # stdout was longer than STDOUT_MAX_BYTES and was cut
 
     @property
     def ok(self) -> bool:
@@ -101,6 +122,7 @@ def run_process(
 
     tail: collections.deque[str] = collections.deque(maxlen=max(1, tail_lines))
     stdout_chunks: list[bytes] = []
+    stdout_state = _Collected()
     log = _open_log(log_path)
     lock = threading.Lock()
     readers = [
@@ -112,7 +134,9 @@ def run_process(
     ]
     if separate_stdout:
         readers.append(
-            threading.Thread(target=_collect, args=(proc.stdout, stdout_chunks), daemon=True)
+            threading.Thread(
+                target=_collect, args=(proc.stdout, stdout_chunks, stdout_state), daemon=True
+            )
         )
     for reader in readers:
         reader.start()
@@ -141,9 +165,10 @@ def run_process(
         exit_code=None if timed_out else proc.returncode,
         timed_out=timed_out,
         duration_s=duration,
-        tail="\n".join(tail),
+        tail=_bounded_tail(tail),
         log_path=log_path,
         stdout=b"".join(stdout_chunks).decode("utf-8", "replace"),
+        stdout_cut=stdout_state.cut,
     )
 
 
@@ -197,6 +222,46 @@ def _open_log(log_path: Path | None) -> IO[str] | None:
     return log_path.open("w", encoding="utf-8")
 
 
+def _cut_utf8(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` bytes of UTF-8, never inside a character."""
+    data = text.encode("utf-8")
+    return text if len(data) <= limit else data[:limit].decode("utf-8", "ignore")
+
+
+def bounded_line(raw: bytes, dropped: int, redactor: Redactor) -> str:
+    """One output line for the log: redacted, then cut to LOG_LINE_MAX_BYTES with a note
+    of its real size. ``raw`` is what was kept of it (at most the cap plus the margin),
+    ``dropped`` how many more bytes it had."""
+    line = redactor.text(raw.decode("utf-8", "replace").rstrip("\r\n"))
+    size = len(raw.rstrip(b"\r\n")) + dropped
+    if dropped == 0 and len(line.encode("utf-8")) <= LOG_LINE_MAX_BYTES:
+        return line
+    if dropped:
+        # What follows the last masked secret is raw text: a secret cut off at the end of
+        # what was read would show its start there. The margin is dropped again.
+        data = line.encode("utf-8")
+        line = data[: max(0, len(data) - _REDACT_MARGIN)].decode("utf-8", "ignore")
+    return f"{_cut_utf8(line, LOG_LINE_MAX_BYTES)} [line of {size} bytes cut]"
+
+
+def _tail_line(line: str) -> str:
+    if len(line.encode("utf-8")) <= TAIL_LINE_MAX_BYTES:
+        return line
+    return f"{_cut_utf8(line, TAIL_LINE_MAX_BYTES)} [cut]"
+
+
+def _bounded_tail(lines: collections.deque[str]) -> str:
+    """The last lines, oldest dropped first until the whole is at most TAIL_MAX_BYTES."""
+    kept: list[str] = []
+    total = 0
+    for line in reversed(lines):
+        total += len(line.encode("utf-8")) + 1
+        if total > TAIL_MAX_BYTES and kept:
+            break
+        kept.append(line)
+    return "\n".join(reversed(kept))
+
+
 def _pump(
     stream: IO[bytes] | None,
     log: IO[str] | None,
@@ -206,22 +271,69 @@ def _pump(
 ) -> None:
     if stream is None:
         return
-    for raw in iter(stream.readline, b""):
-        # Redacted line by line, before it is stored anywhere.
-        line = redactor.text(raw.decode("utf-8", "replace").rstrip("\r\n"))
+    keep = LOG_LINE_MAX_BYTES + _REDACT_MARGIN
+    buf = bytearray()
+    dropped = 0
+    written = 0
+    not_written = 0
+
+    def emit() -> None:
+        nonlocal written, not_written
+        # Redacted line by line, before it is stored anywhere (and before it is cut).
+        line = bounded_line(bytes(buf), dropped, redactor)
+        size = len(line.encode("utf-8")) + 1
         with lock:
-            tail.append(line)
-            if log is not None:
+            tail.append(_tail_line(line))
+            if log is None:
+                return
+            if written + size <= LOG_MAX_BYTES and not not_written:
                 log.write(line + "\n")
                 log.flush()
+                written += size
+            else:
+                not_written += len(buf) + dropped + 1
+
+    # readline with a limit: a line with no newline is read a piece at a time, never whole.
+    for piece in iter(lambda: stream.readline(_READ_PIECE), b""):
+        ends = piece.endswith(b"\n")
+        room = keep - len(buf)
+        if room > 0:
+            buf += piece[:room]
+        dropped += max(0, len(piece) - max(room, 0) - (1 if ends else 0))
+        if ends:
+            emit()
+            buf.clear()
+            dropped = 0
+    if buf or dropped:
+        emit()
+    if log is not None and not_written:
+        with lock:
+            log.write(
+                f"[log cut at {LOG_MAX_BYTES} bytes: {not_written} more bytes of output "
+                "were not written; the evidence tail has the last lines]\n"
+            )
+            log.flush()
     stream.close()
 
 
-def _collect(stream: IO[bytes] | None, chunks: list[bytes]) -> None:
+@dataclass
+class _Collected:
+    cut: bool = False
+
+
+def _collect(stream: IO[bytes] | None, chunks: list[bytes], state: _Collected) -> None:
+    """A tool's stdout, up to STDOUT_MAX_BYTES; the rest is read and dropped (the child is
+    never blocked on a full pipe) and ``state.cut`` says so."""
     if stream is None:
         return
+    total = 0
     for chunk in iter(lambda: stream.read(65536), b""):
-        chunks.append(chunk)
+        if total + len(chunk) > STDOUT_MAX_BYTES:
+            state.cut = True
+            chunk = chunk[: max(0, STDOUT_MAX_BYTES - total)]
+        total += len(chunk)
+        if chunk:
+            chunks.append(chunk)
     stream.close()
 
 
@@ -293,12 +405,23 @@ class ManagedProcess:
         return self.proc.returncode
 
     def tail(self, lines: int = 40, redactor: Redactor | None = None) -> str:
+        """The last ``lines`` lines of the log, from at most its last TAIL_MAX_BYTES x 4
+        (redacted before they are cut to TAIL_MAX_BYTES)."""
         try:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+            with self.log_path.open("rb") as fh:
+                fh.seek(0, os.SEEK_END)
+                size = fh.tell()
+                start = max(0, size - 4 * TAIL_MAX_BYTES)
+                fh.seek(start)
+                text = fh.read().decode("utf-8", errors="replace")
         except OSError:
             return ""
-        out = "\n".join(text.splitlines()[-lines:])
-        return redactor.text(out) if redactor is not None else out
+        found = text.splitlines()
+        if start > 0:
+            found = found[1:]  # begun mid-line: its start (a secret's?) is not there to mask
+        out = "\n".join(found[-lines:])
+        out = redactor.text(out) if redactor is not None else out
+        return _bounded_tail(collections.deque(_tail_line(ln) for ln in out.splitlines()))
 
     def __enter__(self) -> ManagedProcess:
         return self
