@@ -318,3 +318,26 @@ def test_an_audit_entry_env_reaches_the_tool_after_fixgates_own(tmp_path: Path) 
     assert audit_environ(spec)["pnpm_config_pm_on_fail"] == "error"
     with pytest.raises(ConfigError, match=r"env\.1X"):
         audit_spec(tmp_path, tool="npm", env={"1X": "y"})
+
+
+def test_the_error_line_is_the_tools_own_first_error_and_its_last_line() -> None:
+    from pytest_fixgate.measurements.audit.toolrun import last_line
+
+    def tail(text: str) -> ProcessResult:
+        return ProcessResult(("pnpm", "audit"), 1, False, 0.1, text)
+
+    bad_config = (
+        "Progress: resolved 1, reused 0, downloaded 0, added 0\n"
+        ' ERR_PNPM_BAD_CONFIG_DEP  Configuration dependency "pnpm" has no integrity\n'
+        "\n"
+        "This error happened while installing the config dependencies\n"
+    )
+    assert last_line(tail(bad_config)) == (
+        'ERR_PNPM_BAD_CONFIG_DEP  Configuration dependency "pnpm" has no integrity ... '
+        "This error happened while installing the config dependencies"
+    )
+    assert last_line(tail("warn: slow\nfailed to reach the registry\n")) == (
+        "failed to reach the registry"
+    )
+    assert last_line(tail("Error: boom\n")) == "Error: boom"
+    assert last_line(tail("")) == "no output"
