@@ -154,3 +154,22 @@ def test_a_fifo_as_the_bundle_report_ends_error_fast(tmp_path: Path) -> None:
     assert result.exit_code == 1 and result.verdict["decision"] == "HOLD"
     assert gate["outcome"] == "ERROR", gate["reason"]
     assert "bundle-budget-history.json: not a regular file (a FIFO): not read" in gate["reason"]
+
+
+def test_a_fifo_among_the_reports_does_not_block_the_baseline_search(tmp_path: Path) -> None:
+    import threading
+
+    from pytest_fixgate.release.baseline import find_baseline
+
+    os.mkfifo(tmp_path / "staging-20260107T000000Z.json")
+    found: list[object] = []
+    search = threading.Thread(
+        target=lambda: found.append(
+            find_baseline("staging", pinned=None, report_dir=tmp_path, repo=tmp_path)
+        ),
+        daemon=True,  # on the old code it blocks in open() forever
+    )
+    search.start()
+    search.join(10)
+    assert not search.is_alive(), "the baseline search blocked on a FIFO"
+    assert found[0][0] is None  # type: ignore[index]

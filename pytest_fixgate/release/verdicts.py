@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_fixgate.errors import FixgateError
+from pytest_fixgate.measurements.files import FileReadError, read_text
 from pytest_fixgate.reports.verdict import SCHEMA, body_sha256
 
 __all__ = [
@@ -107,11 +108,11 @@ class Verdict:
 
 def read_verdict(path: Path) -> Verdict:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path)  # a FIFO among the reports must not block a baseline search
+    except FileReadError as exc:
+        raise VerdictUnreadable(f"cannot read report {exc}") from exc
     except OSError as exc:
         raise VerdictUnreadable(f"cannot read report {path}: {exc.strerror}") from exc
-    except UnicodeDecodeError as exc:
-        raise VerdictUnreadable(f"cannot read report {path}: not UTF-8 text") from exc
     return parse_verdict(text, str(path))
 
 
