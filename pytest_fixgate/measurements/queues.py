@@ -57,9 +57,11 @@ def redis_queue_depth(url: str, key: str, *, timeout_s: float) -> QueueDepth:
             depth = client.llen(key) if kind == "list" else 0
             elapsed_ms = (timing.perf_counter() - started) * 1000
         except redis.exceptions.ResponseError as exc:
+            # WRONGTYPE (the key changed type between TYPE and LLEN), NOPERM (an ACL), ...
+            code = str(exc).split(" ", 1)[0]
+            why = ": not a list" if code == "WRONGTYPE" else ""
             raise ProbeBadResponse(
-                f"{target}: LLEN {key} failed ({str(exc).split(' ', 1)[0]}): not a list",
-                target=target,
+                f"{target}: TYPE/LLEN {key} failed ({code}){why}", target=target
             ) from None
         finally:
             client.close()
