@@ -173,3 +173,35 @@ def test_a_fifo_among_the_reports_does_not_block_the_baseline_search(tmp_path: P
     search.join(10)
     assert not search.is_alive(), "the baseline search blocked on a FIFO"
     assert found[0][0] is None  # type: ignore[index]
+
+
+def test_a_fifo_in_the_backup_is_refused_by_the_clone_restore(tmp_path: Path, mongo) -> None:
+    import threading
+
+    import pymongo
+    from datagates import write_backup
+
+    from pytest_fixgate.measurements.clone import restore_dump
+
+    folder = write_backup(tmp_path, "manual-1", ["workOrders"], database="fixgate_fifo")
+    # A collection the backup gate does not check (not named), restored all the same.
+    os.mkfifo(folder / "fixgate_fifo" / "scratch.bson")
+    client: pymongo.MongoClient = pymongo.MongoClient(mongo.uri)
+    errors: list[BaseException] = []
+
+    def restore() -> None:
+        try:
+            restore_dump(client, folder, timeout_s=30)
+        except BaseException as exc:
+            errors.append(exc)
+
+    worker = threading.Thread(target=restore, daemon=True)
+    try:
+        worker.start()
+        worker.join(20)
+        assert not worker.is_alive(), "the restore blocked on a FIFO"
+    finally:
+        client.drop_database("fixgate_fifo")
+        client.close()
+    assert isinstance(errors[0], ProbeError)
+    assert "scratch.bson: not a regular file (a FIFO)" in str(errors[0])

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_fixgate import timing
 from pytest_fixgate.errors import ProbeError
+from pytest_fixgate.measurements.files import FileReadError, open_regular, read_text
 from pytest_fixgate.measurements.fingerprint import SERVER_DATABASES
 from pytest_fixgate.redaction import Redactor, clip, mask_uri_password
 
@@ -94,7 +95,9 @@ def _metadata(path: Path) -> dict[str, Any]:
     from bson import json_util
 
     try:
-        data = json_util.loads(path.read_text(encoding="utf-8"))
+        data = json_util.loads(read_text(path, max_bytes=16 * 1024 * 1024))
+    except FileReadError as exc:  # a FIFO, over the cap, not read in time (files.py)
+        raise ProbeError(f"restore: {exc}") from None
     except (OSError, ValueError) as exc:
         raise ProbeError(f"restore: {path.name} is not readable JSON ({exc})") from None
     if not isinstance(data, dict):
@@ -131,7 +134,7 @@ def restore_dump(client: MongoClient[Any], folder: Path, *, timeout_s: float) ->
             try:
                 db.command({"create": name, **options})
                 if name in bsons:
-                    with bsons[name].open("rb") as fh:
+                    with open_regular(bsons[name]) as fh:  # a FIFO is refused, not read
                         batch: list[RawBSONDocument] = []
                         for doc in decode_file_iter(fh, codec_options=raw_options):
                             batch.append(doc)

@@ -75,8 +75,8 @@ def audit_environ(spec: AuditSpec) -> dict[str, str]:
 def package_manager_pin(directory: Path | None) -> str | None:
     """package.json's ``packageManager`` (``pnpm@9.15.0``), for the evidence."""
     try:
-        meta = json.loads((directory / "package.json").read_text(encoding="utf-8"))  # type: ignore[operator]
-    except (OSError, ValueError, TypeError):
+        meta = json.loads(read_bytes(directory / "package.json"))  # type: ignore[operator]
+    except (OSError, ValueError, TypeError, FileReadError):
         return None
     pin = meta.get("packageManager") if isinstance(meta, dict) else None
     return pin if isinstance(pin, str) else None
