@@ -18,6 +18,7 @@ from pytest_fixgate.decision import Decision, DecisionKind, decide
 from pytest_fixgate.kinds import GateKind
 from pytest_fixgate.outcomes.model import Evidence, GateInfo, GateResult, Outcome
 from pytest_fixgate.redaction import Redactor
+from pytest_fixgate.release.signing import SigningKey
 
 __all__ = [
     "NOT_CONFIGURED_PROPERTY",
@@ -83,6 +84,8 @@ class GateRun:
     mode: str = "gate"
     # What the session's redactor left unmasked and why (names only), for the terminal.
     redaction_notes: tuple[str, ...] = ()
+    # Signs the verdict (HMAC-SHA256) when a key is configured.
+    signing_key: SigningKey | None = field(default=None, repr=False)
 
     def add(self, result: GateResult) -> None:
         # A later phase (teardown) may only make a result worse, never better.

@@ -30,6 +30,7 @@ from pytest_fixgate.load_session import SessionLoad
 from pytest_fixgate.outcomes.model import GateInfo
 from pytest_fixgate.redaction import Redactor
 from pytest_fixgate.release.baseline import baseline_file_arg
+from pytest_fixgate.release.signing import SigningKeyError, signing_key
 from pytest_fixgate.session_redaction import session_secrets
 
 __all__ = [
@@ -111,6 +112,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="compare with this PROMOTE verdict instead of the last promoted release "
         "found in the report folder or the release tags' notes",
+    )
+    group.addoption(
+        "--gate-sign-key-env",
+        metavar="NAME",
+        default=None,
+        help="sign the verdict (HMAC-SHA256) with the key in environment variable NAME "
+        "(default: FIXGATE_SIGNING_KEY when it is set)",
     )
     _add_watch_options(group)
 
@@ -212,6 +220,12 @@ def pytest_configure(config: pytest.Config) -> None:
     # One redactor for the session, fed before any gate runs: on the controller and on
     # every xdist worker alike, each builds it from the same config and environment.
     secrets = session_secrets(env, kinds)
+    try:
+        key = signing_key(config.getoption("gate_sign_key_env", None))
+    except SigningKeyError as exc:
+        raise pytest.UsageError(f"fixgate: {exc}") from None
+    if key is not None:
+        secrets.redactor.add([key.value])
     run = GateRun(
         env=env,
         kinds=tuple(kinds),
@@ -219,6 +233,7 @@ def pytest_configure(config: pytest.Config) -> None:
         redactor=secrets.redactor,
         advisory=bool(config.getoption("gate_advisory")),
         redaction_notes=secrets.notes,
+        signing_key=key,
     )
     if not run.advisory:
         _refuse_partial_runs(config)

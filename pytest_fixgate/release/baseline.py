@@ -27,6 +27,7 @@ from pytest_fixgate.config.baseline import BaselineConfig, Tolerance
 from pytest_fixgate.outcomes.model import GateResult, Outcome
 from pytest_fixgate.release.git import GitError, git
 from pytest_fixgate.release.notes import NOTES_REF, NoteProblem, read_record
+from pytest_fixgate.release.signing import SigningKey, signature_problem
 from pytest_fixgate.release.verdicts import (
     CLOCK_SKEW_S,
     Verdict,
@@ -48,6 +49,14 @@ __all__ = [
 ]
 
 _MAX_TAGS = 20  # release tags searched for a note, newest first
+# Problems worth listing in ``baseline.skipped`` (the others are ordinary: a HOLD, ...).
+_SAID = (
+    "it finished in the future",
+    "it is not signed",
+    "its HMAC",
+    "its signature",
+    "it was signed",
+)
 
 
 @dataclass(frozen=True)
@@ -119,9 +128,12 @@ def baseline_file_arg(value: str) -> Path:
     return path
 
 
-def _unusable(verdict: Verdict) -> str | None:
+def _unusable(verdict: Verdict, key: SigningKey | None = None) -> str | None:
     if not verdict.digest_ok:
         return "its sha256 does not verify (modified after the run)"
+    unsigned = signature_problem(verdict.data, key)
+    if unsigned:
+        return unsigned
     if verdict.decision != "PROMOTE":
         return f"it is a {verdict.decision}, not a PROMOTE"
     disagreement = gates_disagree(verdict)
@@ -142,7 +154,9 @@ def _unusable(verdict: Verdict) -> str | None:
     return None
 
 
-def _from_reports(env: str, folder: Path) -> tuple[Baseline | None, list[str]]:
+def _from_reports(
+    env: str, folder: Path, key: SigningKey | None = None
+) -> tuple[Baseline | None, list[str]]:
     skipped: list[str] = []
     best: Baseline | None = None
     for path in sorted(folder.glob(f"{env}-*.json")) if folder.is_dir() else []:
@@ -150,9 +164,9 @@ def _from_reports(env: str, folder: Path) -> tuple[Baseline | None, list[str]]:
             verdict = read_verdict(path)
         except VerdictUnreadable:
             continue
-        problem = _unusable(verdict) if verdict.env == env else "another environment"
+        problem = _unusable(verdict, key) if verdict.env == env else "another environment"
         if problem:
-            if not verdict.digest_ok or problem.startswith("it finished in the future"):
+            if not verdict.digest_ok or problem.startswith(_SAID):
                 skipped.append(f"{path.name}: {problem}")
             continue
         if best is None or verdict.finished > best.verdict.finished:
@@ -160,7 +174,9 @@ def _from_reports(env: str, folder: Path) -> tuple[Baseline | None, list[str]]:
     return best, skipped
 
 
-def _from_notes(env: str, repo: Path) -> tuple[Baseline | None, list[str]]:
+def _from_notes(
+    env: str, repo: Path, key: SigningKey | None = None
+) -> tuple[Baseline | None, list[str]]:
     skipped: list[str] = []
     try:
         noted = set(git(repo, "notes", f"--ref={NOTES_REF}", "list", check=False).split())
@@ -181,31 +197,39 @@ def _from_notes(env: str, repo: Path) -> tuple[Baseline | None, list[str]]:
         if obj not in noted:
             continue
         try:
-            record = read_record(repo, tag)
+            record = read_record(repo, tag, key)
         except (NoteProblem, GitError) as exc:
             skipped.append(f"tag {tag}: {exc}")
             continue
         verdict = record.verdict
-        problem = _unusable(verdict) if verdict.env == env else "another environment"
+        problem = _unusable(verdict, key) if verdict.env == env else "another environment"
         if problem is None:
             return Baseline(verdict, f"note of tag {tag}"), skipped
-        if problem.startswith("it finished in the future"):
+        if problem.startswith(_SAID):
             skipped.append(f"tag {tag}: {problem}")
     return None, skipped
 
 
 def find_baseline(
-    env: str, *, pinned: Path | None, report_dir: Path, repo: Path
+    env: str,
+    *,
+    pinned: Path | None,
+    report_dir: Path,
+    repo: Path,
+    key: SigningKey | None = None,
 ) -> tuple[Baseline | None, list[str], list[str]]:
     """The baseline, the places searched, and the candidates skipped (tampered)."""
     if pinned is not None:
         verdict = read_verdict(pinned)
         if verdict.env != env:
             return None, [f"pinned file {pinned} (a verdict of {verdict.env!r})"], []
+        unsigned = signature_problem(verdict.data, key)
+        if unsigned:
+            return None, [f"pinned file {pinned}"], [f"pinned file {pinned}: {unsigned}"]
         return Baseline(verdict, f"pinned file {pinned}"), [f"pinned file {pinned}"], []
     searched = [f"{report_dir}/{env}-*.json", f"{NOTES_REF} of the newest release tags"]
-    in_dir, skipped = _from_reports(env, report_dir)
-    in_notes, skipped_notes = _from_notes(env, repo)
+    in_dir, skipped = _from_reports(env, report_dir, key)
+    in_notes, skipped_notes = _from_notes(env, repo, key)
     found = [b for b in (in_dir, in_notes) if b is not None]
     best = max(found, key=lambda b: b.verdict.finished) if found else None
     return best, searched, skipped + skipped_notes
@@ -305,7 +329,7 @@ def apply_baseline(run: GateRun, *, pinned: Path | None, report_dir: Path, repo:
         run.baseline = {"configured": False}
         return
     baseline, searched, skipped = find_baseline(
-        run.env.name, pinned=pinned, report_dir=report_dir, repo=repo
+        run.env.name, pinned=pinned, report_dir=report_dir, repo=repo, key=run.signing_key
     )
     summary: dict[str, Any] = {
         "configured": True,

@@ -86,6 +86,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     _add_load_worker(sub)
     for parser in (tag, attach, show):
         parser.add_argument(
+            "--sign-key-env",
+            metavar="NAME",
+            default=None,
+            help="verify the verdict's HMAC-SHA256 signature with the key in variable NAME "
+            "(default: FIXGATE_SIGNING_KEY when set); unsigned or badly signed: refused",
+        )
+        parser.add_argument(
             "-C",
             dest="repo",
             type=Path,
@@ -171,7 +178,12 @@ def run_command(args: argparse.Namespace) -> int:
             push=args.push,
             max_age_s=args.max_age,
             attach=args.attach,
+            key_env=args.sign_key_env,
         )
     if args.command == "attach":
-        return commands.run_attach(repo, args.tag, args.reports, push=args.push)
-    return commands.run_show(repo, args.tag, html_out=args.html, as_json=args.json)
+        return commands.run_attach(
+            repo, args.tag, args.reports, push=args.push, key_env=args.sign_key_env
+        )
+    return commands.run_show(
+        repo, args.tag, html_out=args.html, as_json=args.json, key_env=args.sign_key_env
+    )

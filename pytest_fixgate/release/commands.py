@@ -33,6 +33,12 @@ from pytest_fixgate.release.notes import (
     verdict_mismatch,
     write_note,
 )
+from pytest_fixgate.release.signing import (
+    SigningKey,
+    SigningKeyError,
+    signature_problem,
+    signing_key,
+)
 from pytest_fixgate.release.tags import create_tag, tag_name_problem
 from pytest_fixgate.release.verdicts import (
     Verdict,
@@ -67,7 +73,13 @@ def run_tag(
     push: str | None,
     max_age_s: float,
     attach: bool,
+    key_env: str | None = None,
 ) -> int:
+    try:
+        key = signing_key(key_env)
+    except SigningKeyError as exc:
+        _say(f"fixgate: error: {exc}", sys.stderr)
+        return EXIT_UNREADABLE
     try:
         verdict = read_verdict(report)
     except VerdictUnreadable as exc:
@@ -76,7 +88,7 @@ def run_tag(
     try:
         head = head_commit(repo)
         problem = tag_name_problem(repo, tag) or tag_refusal(
-            verdict, commit=head, now=timing.utcnow(), max_age_s=max_age_s
+            verdict, commit=head, now=timing.utcnow(), max_age_s=max_age_s, key=key
         )
         if problem:
             return _refuse(f"not tagging {tag}: {problem}")
@@ -86,7 +98,7 @@ def run_tag(
             f"{verdict.counts_line()}, report sha256 {verdict.sha256[:12]}"
         )
         if attach:
-            status = _attach(repo, tag, verdict, _html_beside(verdict, report, None))
+            status = _attach(repo, tag, verdict, _html_beside(verdict, report, None), key)
             if status != EXIT_OK:
                 return status
         if push:
@@ -99,7 +111,19 @@ def run_tag(
     return EXIT_OK
 
 
-def run_attach(repo: Path, tag: str, reports: Sequence[Path], *, push: str | None) -> int:
+def run_attach(
+    repo: Path,
+    tag: str,
+    reports: Sequence[Path],
+    *,
+    push: str | None,
+    key_env: str | None = None,
+) -> int:
+    try:
+        key = signing_key(key_env)
+    except SigningKeyError as exc:
+        _say(f"fixgate: error: {exc}", sys.stderr)
+        return EXIT_UNREADABLE
     jsons = [p for p in reports if p.suffix == ".json"]
     htmls = [p for p in reports if p.suffix in (".html", ".htm")]
     others = [p for p in reports if p not in jsons and p not in htmls]
@@ -117,7 +141,7 @@ def run_attach(repo: Path, tag: str, reports: Sequence[Path], *, push: str | Non
         return EXIT_UNREADABLE
     html = _html_beside(verdict, jsons[0], htmls[0] if htmls else None)
     try:
-        status = _attach(repo, tag, verdict, html)
+        status = _attach(repo, tag, verdict, html, key)
         if status == EXIT_OK and push:
             git(repo, "push", push, NOTES_REF)
             _say(f"fixgate: pushed {NOTES_REF} to {hide_url_credentials(push)}")
@@ -140,7 +164,9 @@ def _html_beside(verdict: Verdict, json_path: Path, given: Path | None) -> Path 
     return None
 
 
-def _attach(repo: Path, tag: str, verdict: Verdict, html: Path | None) -> int:
+def _attach(
+    repo: Path, tag: str, verdict: Verdict, html: Path | None, key: SigningKey | None
+) -> int:
     if tag_object(repo, tag) is None:
         return _refuse(f"no tag {tag} in this repository (create it with `fixgate tag {tag}`)")
     if not verdict.digest_ok:
@@ -148,6 +174,11 @@ def _attach(repo: Path, tag: str, verdict: Verdict, html: Path | None) -> int:
             f"not attaching {verdict.source}: modified after the gate run wrote it "
             "(its sha256 does not verify)"
         )
+    # A lightweight tag names no report digest: the signature is then the only proof
+    # that this verdict is the gate run's.
+    unsigned = signature_problem(verdict.data, key)
+    if unsigned:
+        return _refuse(f"not attaching {verdict.source}: {unsigned}")
     mismatch = verdict_mismatch(repo, tag, verdict)
     if mismatch:
         return _refuse(f"not attaching {verdict.source} to {tag}: {mismatch}")
@@ -177,9 +208,16 @@ def _attach(repo: Path, tag: str, verdict: Verdict, html: Path | None) -> int:
     return EXIT_OK
 
 
-def run_show(repo: Path, tag: str, *, html_out: Path | None, as_json: bool) -> int:
+def run_show(
+    repo: Path, tag: str, *, html_out: Path | None, as_json: bool, key_env: str | None = None
+) -> int:
     try:
-        record = read_record(repo, tag)
+        key = signing_key(key_env)
+    except SigningKeyError as exc:
+        _say(f"fixgate: error: {exc}", sys.stderr)
+        return EXIT_UNREADABLE
+    try:
+        record = read_record(repo, tag, key)
     except (NoteProblem, GitError) as exc:
         _say(f"fixgate: {tag}: {exc}", sys.stderr)
         return EXIT_REFUSED
@@ -192,6 +230,13 @@ def run_show(repo: Path, tag: str, *, html_out: Path | None, as_json: bool) -> i
         _say(f"decision: {verdict.decision} ({verdict.reason})")
         _say(f"env: {verdict.env} ({data.get('target', '')}), finished {data['finished']}")
         _say(f"report sha256: {verdict.sha256} (verified)")
+        if key is not None:
+            _say(f"signature: HMAC-SHA256 verified with {key.env_name}")
+        else:
+            _say(
+                "signature: not checked (no signing key configured; the sha256 detects "
+                "accidents, not forgery)"
+            )
         _say(f"gates: {verdict.counts_line()}")
         for gate in verdict.gates:
             measured = f" measured {gate['measured']}" if gate.get("measured") else ""

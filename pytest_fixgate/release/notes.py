@@ -27,6 +27,7 @@ from typing import Any
 from pytest_fixgate import timing
 from pytest_fixgate.errors import FixgateError
 from pytest_fixgate.release.git import git, peeled_commit, tag_object
+from pytest_fixgate.release.signing import SigningKey, signature_problem
 from pytest_fixgate.release.verdicts import Verdict, VerdictUnreadable, verdict_from_data
 
 __all__ = [
@@ -120,8 +121,9 @@ def verdict_mismatch(repo: Path, tag: str, verdict: Verdict) -> str | None:
     return None
 
 
-def read_record(repo: Path, tag: str) -> ReleaseRecord:
-    """The tag's note, verified; :class:`NoteProblem` says what is wrong."""
+def read_record(repo: Path, tag: str, key: SigningKey | None = None) -> ReleaseRecord:
+    """The tag's note, verified (its signature too when ``key`` is configured);
+    :class:`NoteProblem` says what is wrong."""
     target = note_target(repo, tag)
     commit = peeled_commit(repo, tag)
     text = git(repo, "notes", f"--ref={NOTES_REF}", "show", target, check=False)
@@ -144,6 +146,9 @@ def read_record(repo: Path, tag: str) -> ReleaseRecord:
         raise NoteProblem(
             f"the verdict in the note for {tag} was tampered with: its sha256 does not verify"
         )
+    unsigned = signature_problem(verdict.data, key)
+    if unsigned:
+        raise NoteProblem(f"the verdict in the note for {tag}: {unsigned}")
     html = note.get("html")
     if html is not None and (
         not isinstance(html, dict) or sha256_text(str(html.get("text", ""))) != html.get("sha256")

@@ -3,7 +3,9 @@
 A verdict may be tagged only when every one of these holds (checked in this
 order, the first that fails is the reason given):
 
-1. its ``sha256`` verifies (the file is the one the gate run wrote);
+1. its ``sha256`` verifies (no accident changed the file), and, when a signing key
+   is configured, its HMAC-SHA256 ``signature`` verifies (no one without the key
+   changed it: :mod:`pytest_fixgate.release.signing`);
 2. its decision is PROMOTE, and its gates agree (every required gate PASS or WARN);
 3. it is not advisory (``--gate-advisory`` is a dry run);
 4. its ``commit`` is the commit being tagged;
@@ -20,6 +22,7 @@ from typing import Any
 
 from pytest_fixgate.errors import FixgateError
 from pytest_fixgate.measurements.files import FileReadError, read_text
+from pytest_fixgate.release.signing import SigningKey, signature_problem
 from pytest_fixgate.reports.verdict import SCHEMA, body_sha256
 
 __all__ = [
@@ -168,12 +171,20 @@ def gates_disagree(verdict: Verdict) -> str | None:
 
 
 def tag_refusal(
-    verdict: Verdict, *, commit: str, now: _dt.datetime, max_age_s: float
+    verdict: Verdict,
+    *,
+    commit: str,
+    now: _dt.datetime,
+    max_age_s: float,
+    key: SigningKey | None = None,
 ) -> str | None:
     """Why ``verdict`` may not be tagged on ``commit`` now; None when it may."""
     where = verdict.source
     if not verdict.digest_ok:
         return f"{where} was modified after the gate run wrote it (its sha256 does not verify)"
+    unsigned = signature_problem(verdict.data, key)
+    if unsigned:
+        return f"{where}: {unsigned}"
     if verdict.decision != "PROMOTE":
         return f"{where} is not a PROMOTE: {verdict.decision} ({verdict.reason})"
     disagreement = gates_disagree(verdict)

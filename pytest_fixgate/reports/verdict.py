@@ -1,9 +1,12 @@
 """The JSON verdict: the machine-readable record of one gate run.
 
 Schema ``pytest-fixgate/verdict@1`` (documented in the README). The
-``sha256`` field is the SHA-256 of the verdict without that field, dumped as
+``sha256`` field is the SHA-256 of the verdict without that field (and without
+``signature``), dumped as
 ``json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``
-and encoded as UTF-8, so a reader can tell an edited file from the original.
+and encoded as UTF-8: it detects accidents, not forgery (anyone can recompute
+it). With a signing key, ``signature`` is an HMAC-SHA256 over the same bytes
+(:mod:`pytest_fixgate.release.signing`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 
 from pytest_fixgate.gate_run import GateRun
 from pytest_fixgate.outcomes.model import Outcome
+from pytest_fixgate.release.signing import canonical_body, sign
 
 __all__ = [
     "SCHEMA",
@@ -62,14 +66,16 @@ def build_verdict(run: GateRun) -> dict[str, Any]:
         else {},
     }
     verdict = run.redactor.data(verdict)
+    if run.signing_key is not None:
+        sign(verdict, run.signing_key)
     verdict["sha256"] = body_sha256(verdict)
     return verdict
 
 
 def body_sha256(verdict: dict[str, Any]) -> str:
-    body = {k: v for k, v in verdict.items() if k != "sha256"}
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    """SHA-256 of the verdict without ``sha256`` and ``signature``: anyone can recompute it
+    (it detects accidents, not forgery; :mod:`pytest_fixgate.release.signing` does)."""
+    return hashlib.sha256(canonical_body(verdict)).hexdigest()
 
 
 def verdict_text(verdict: dict[str, Any]) -> str:
