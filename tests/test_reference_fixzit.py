@@ -28,6 +28,7 @@ from pytest_fixgate.reference import MongoServer, ReferenceService, reference_se
 from pytest_fixgate.reference import __main__ as reference_cli
 from pytest_fixgate.reference.app import (
     CONTRACTS,
+    FIXZIT_ADMIN_ROLE_SESSION,
     FIXZIT_FEATURE_FLAGS,
     FIXZIT_HEALTH_PATHS,
     FIXZIT_HEALTH_RATE_LIMIT,
@@ -78,7 +79,8 @@ def http(fixzit: ReferenceService) -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def admin(http: httpx.Client) -> httpx.Client:
-    http.headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
+    # The application's flags route wants a NextAuth session of a SUPER_ADMIN.
+    http.cookies.set("next-auth.session-token", ADMIN_TOKEN)
     return http
 
 
@@ -158,6 +160,18 @@ def test_health_token_is_required_when_configured(fixzit: ReferenceService) -> N
 def test_feature_flags(admin: httpx.Client, fixzit: ReferenceService) -> None:
     with httpx.Client(base_url=fixzit.base_url, timeout=5) as anonymous:
         assert anonymous.get("/api/admin/feature-flags").status_code == 401
+        bearer = {"Authorization": f"Bearer {ADMIN_TOKEN}"}  # no session: refused
+        assert anonymous.get("/api/admin/feature-flags", headers=bearer).status_code == 401
+        wrong = {"Cookie": "next-auth.session-token=not-a-session"}
+        assert anonymous.get("/api/admin/feature-flags", headers=wrong).status_code == 401
+        mere_admin = {"Cookie": f"next-auth.session-token={FIXZIT_ADMIN_ROLE_SESSION}"}
+        denied = anonymous.get("/api/admin/feature-flags", headers=mere_admin)
+        assert (denied.status_code, denied.json()) == (
+            403,
+            {"error": "Forbidden - Admin access required"},
+        )
+        secure = {"Cookie": f"__Secure-next-auth.session-token={ADMIN_TOKEN}"}
+        assert anonymous.get("/api/admin/feature-flags", headers=secure).status_code == 200
     response = admin.get("/api/admin/feature-flags")
     assert response.status_code == 200
     body = response.json()

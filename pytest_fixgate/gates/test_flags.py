@@ -33,7 +33,8 @@ def flags_reading(gate_env, gate_redactor) -> Callable[[], Reading]:
         # Overrides first: their values join the redaction before any answer is shown.
         overrides = read_overrides(config, gate_redactor)
         request = flags_request(config, gate_env.base_url)
-        key = f"env.{gate_env.name}.flags.token_env"
+        env_key = {"bearer": "token_env", "header": "header_env", "cookie": "cookie_env"}
+        key = f"env.{gate_env.name}.flags.{env_key[config.auth.mode]}"
         return read_live_flags(request, gate_redactor, key=key), overrides
 
     return functools.cache(read)

@@ -31,6 +31,10 @@ class HttpResponse:
     headers: Mapping[str, str]
     _raw: bytes
 
+    def raw_body(self) -> bytes:
+        """The whole body as received (never shown as it is: it may hold secrets)."""
+        return self._raw
+
     def json(self) -> Any:
         """The body as JSON, or :class:`ProbeBadResponse` naming what came instead."""
         try:

@@ -4,9 +4,12 @@ The effective state of a flag is the application's: an override variable that
 maps to the flag wins, else the live state the service reports. A flag whose
 effective state differs from ``intended`` FAILs ``flags.rollout`` (with the
 intended and live states and the override that caused it); an intended flag
-the service does not know FAILs too. An override that maps to no known flag
-(the application silently ignores it) FAILs ``flags.overrides``. HTTP 429 is
-INCONCLUSIVE for both.
+the service does not know FAILs too. A variable declared in ``direct`` with a
+flag (read directly by other code) FAILs ``flags.rollout`` when the state its
+reader gives it differs from the flag's intended state. An override that maps
+to no known flag (the application silently ignores it) FAILs
+``flags.overrides``, unless it is declared in ``direct``: mapped to a flag the
+service knows, or ignored with a reason. HTTP 429 is INCONCLUSIVE for both.
 """
 
 from __future__ import annotations
@@ -65,6 +68,25 @@ def _known_overrides(live: LiveFlags, overrides: list[Override]) -> dict[str, Ov
     return {o.flag: o for o in overrides if o.flag in live.flags}
 
 
+def _direct_states(config: FlagsConfig, overrides: list[Override]) -> dict[str, list[str]]:
+    """flag -> the direct variables that switch it away from its intended state."""
+    present = {o.variable: o for o in overrides}
+    out: dict[str, list[str]] = {}
+    for variable, direct in config.direct.items():
+        if direct.flag is None or direct.flag not in config.intended:
+            continue
+        seen = present.get(variable)
+        state = seen.direct_state if seen is not None else direct.state(None)
+        if state is None or state == config.intended[direct.flag]:
+            continue
+        where = seen.source if seen is not None else "not set"
+        read_by = f", read directly by {direct.reason}" if direct.reason else ", read directly"
+        out.setdefault(direct.flag, []).append(
+            f"{variable} ({where}{read_by}) turns it {_on(state)}"
+        )
+    return out
+
+
 def judge_flags_rollout(
     config: FlagsConfig,
     reading: LiveFlags | FlagsRateLimited,
@@ -75,6 +97,7 @@ def judge_flags_rollout(
     if isinstance(reading, FlagsRateLimited):
         return _rate_limited(reading, method, threshold)
     by_flag = _known_overrides(reading, overrides)
+    direct = _direct_states(config, overrides)
     rows: list[dict[str, Any]] = []
     problems: list[str] = []
     for flag, intended in config.intended.items():
@@ -84,6 +107,9 @@ def judge_flags_rollout(
         if live is None:
             result = "unknown to the service"
             problems.append(f"{flag}: intended {_on(intended)}, unknown to the service")
+        elif flag in direct:
+            result = "differs where read directly"
+            problems.append(f"{flag}: intended {_on(intended)}, " + "; ".join(direct[flag]))
         elif effective != intended:
             result = "differs"
             cause = (
@@ -101,6 +127,7 @@ def judge_flags_rollout(
                 "live": _on(live),
                 "override": f"{override.variable} ({override.source})" if override else "",
                 "effective": _on(effective) if live is not None else "unknown",
+                "direct": "; ".join(direct.get(flag, [])),
                 "result": result,
             }
         )
@@ -132,6 +159,22 @@ def judge_flags_rollout(
     )
 
 
+_ORPHAN = "no such flag"
+
+
+def _override_result(config: FlagsConfig, reading: LiveFlags, override: Override) -> str:
+    if override.flag in reading.flags:
+        return "known flag"
+    direct = config.direct.get(override.variable)
+    if direct is None:
+        return f"{_ORPHAN}: ignored by the flag registry, and not declared in direct"
+    if direct.flag is None:
+        return f"declared ignored: {direct.reason}"
+    if direct.flag not in reading.flags:
+        return f"{_ORPHAN}: declared for {direct.flag}, which the service does not know"
+    return f"declared: read directly for {direct.flag}"
+
+
 def judge_flags_overrides(
     config: FlagsConfig,
     reading: LiveFlags | FlagsRateLimited,
@@ -147,11 +190,11 @@ def judge_flags_overrides(
             "source": o.source,
             "maps_to": o.flag,
             "sets": _on(o.enabled),
-            "result": "known flag" if o.flag in reading.flags else "no such flag: ignored",
+            "result": _override_result(config, reading, o),
         }
         for o in overrides
     ]
-    orphans = [r for r in rows if r["result"] != "known flag"]
+    orphans = [r for r in rows if r["result"].startswith(_ORPHAN)]
     details = {"overrides": rows, "live_flags": sorted(reading.flags)}
     measured = f"{len(orphans)} of {len(rows)} overrides name no flag"
     if orphans:
@@ -159,7 +202,8 @@ def judge_flags_overrides(
         return _finding(
             Outcome.FAIL,
             f"{len(orphans)} override(s) map to no flag the service knows, so the "
-            f"application silently ignores them: {listed}",
+            f"application silently ignores them: {listed} (declare one read directly by "
+            "other code in direct, with its flag or a reason to ignore it)",
             measured,
             threshold,
             len(rows),

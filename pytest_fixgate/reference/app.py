@@ -36,8 +36,8 @@ and the ``redis_down`` fault changes nothing::
                                     "connection": "active", "timestamp", "responseTime"}
                                503 {"status": "unhealthy", ..., "connection": "failed" | "error"}
     GET  /api/admin/feature-flags  {"flags": [{"id", "enabled", "name", "category"}],
-                                    "evaluatedAt"}                                   (Bearer)
-    PUT  /api/admin/feature-flags  {"id": "ui.new_dashboard", "enabled": false}      (Bearer)
+                                    "evaluatedAt"}                         (session cookie)
+    PUT  /api/admin/feature-flags  {"id": "ui.new_dashboard", "enabled": false}   (session)
     GET  /api/work-orders      ?orgId=..&status=..  -> {"items", "count"}  (workorders)
     GET  /__fixgate/faults, PUT /__fixgate/faults   as above
 
@@ -48,6 +48,11 @@ minute, 429 over it), the application's own limit rather than a fault: the
 ``rate_limit_per_min`` fault, when set (above 0), replaces it, and
 ``ServiceConfig.health_rate_limit_per_min=0`` turns it off. Uptime is
 counted from the service's start; ``commit`` is ``ServiceConfig.commit``.
+The flags route wants, as the application's does, a NextAuth session of a
+SUPER_ADMIN: a ``next-auth.session-token`` (or ``__Secure-``) cookie whose
+value is ``ServiceConfig.admin_token`` (the SUPER_ADMIN's session; no session
+401, a bearer token is no session). :data:`FIXZIT_ADMIN_ROLE_SESSION`, a
+session of a mere ADMIN, is 403.
 
 Every driver call is blocking (pymongo, redis-py) and runs in the threadpool;
 the drivers' own short timeouts are the probes' deadlines, so a dead
@@ -124,8 +129,15 @@ CONTRACTS = ("runbook", "fixzit")
 FIXZIT_FEATURE_FLAGS: dict[str, tuple[bool, str, str]] = {
     "ui.new_dashboard": (False, "New Dashboard", "ui"),
     "core.sms_notifications": (True, "SMS Notifications", "core"),
+    "core.multi_language": (True, "Multi-Language Support", "core"),
     "fm.work_order_auto_assign": (False, "Auto-Assign Work Orders", "fm"),
+    "integrations.graphql_api": (False, "GraphQL API", "integrations"),
 }
+
+#: NextAuth's session cookies (http, and https with the __Secure- prefix).
+FIXZIT_SESSION_COOKIES = ("next-auth.session-token", "__Secure-next-auth.session-token")
+#: A session of a user whose role is ADMIN, not SUPER_ADMIN: the flags route answers 403.
+FIXZIT_ADMIN_ROLE_SESSION = "fixzit-session-of-an-ADMIN-not-SUPER_ADMIN"
 
 #: The fixzit contract's health routes, each limited per client IP.
 FIXZIT_HEALTH_PATHS = frozenset(
@@ -764,10 +776,24 @@ async def fixzit_health_database(request: Request) -> Response:
     return JSONResponse(body, status_code=200 if ok else 503)
 
 
+def _super_admin_denied(svc: Service, request: Request) -> Response | None:
+    """The application's check: a session (401 without), whose role is SUPER_ADMIN (403)."""
+    expected = svc.config.admin_token
+    if not expected:
+        return JSONResponse({"error": "admin session not configured"}, status_code=503)
+    for name in FIXZIT_SESSION_COOKIES:
+        given = request.cookies.get(name, "")
+        if given and hmac.compare_digest(given.encode(), expected.encode()):
+            return None
+        if given == FIXZIT_ADMIN_ROLE_SESSION:
+            return JSONResponse({"error": "Forbidden - Admin access required"}, status_code=403)
+    return JSONResponse({"error": "Unauthorized"}, status_code=401)
+
+
 async def fixzit_feature_flags(request: Request) -> Response:
     svc = _service(request)
     svc.admin_flag_methods[request.method] += 1
-    if (denied := svc.admin_denied(request)) is not None:
+    if (denied := _super_admin_denied(svc, request)) is not None:
         return denied
     if request.method == "PUT":
         return await _put_feature_flag(svc, request)
