@@ -304,7 +304,11 @@ def test_a_dry_run_on_a_database_without_collections_proves_nothing(tmp_path, mo
 def test_the_data_gate_modules_import_no_pytest():
     import subprocess
 
-    modules = ["pytest_fixgate.measurements.fingerprint"] + [
+    modules = [
+        "pytest_fixgate.measurements.fingerprint",
+        "pytest_fixgate.measurements.clone",
+        "pytest_fixgate.measurements.reaper",
+    ] + [
         f"pytest_fixgate.{part}.{name}"
         for part in ("config", "measurements", "outcomes")
         for name in ("backup", "migrations", "indexes", "queues")

@@ -131,10 +131,14 @@ timeout = "30s"
     )
 
 
-def _run(tmp_path: Path, mongo: MongoServer, database: str, config: str, **environ: str):
+def _run(
+    tmp_path: Path, mongo: MongoServer, database: str, config: str, *args: str, **environ: str
+):
     staging_uri = f"{mongo.uri}{database}"
     before = _server_print(staging_uri, database)
-    result = run_gate(tmp_path / "run", config, environ={"MONGODB_URI": staging_uri, **environ})
+    result = run_gate(
+        tmp_path / "run", config, *args, environ={"MONGODB_URI": staging_uri, **environ}
+    )
     after = _server_print(staging_uri, database)
     return result, before.changes(after)
 
@@ -179,10 +183,14 @@ def test_every_convention_rehearses_on_the_clone_and_staging_is_untouched(
     assert result.exit_code == 1
 
 
-def test_honest_conventions_pass_with_what_their_real_runs_changed(tmp_path, mongo, staging_db):
+@pytest.mark.parametrize("workers", ["serial", "-n 2"])
+def test_honest_conventions_pass_with_what_their_real_runs_changed(
+    tmp_path, mongo, staging_db, workers
+):
     dump_backup(tmp_path / "backups", "manual-1", mongo.uri, database=staging_db)
     config = _config(tmp_path, staging_db, list(HONEST))
-    result, staging_changes = _run(tmp_path, mongo, staging_db, config)
+    args = ("-n", "2") if workers == "-n 2" else ()
+    result, staging_changes = _run(tmp_path, mongo, staging_db, config, *args)
     assert staging_changes == []
     gate = result.gate("migrations.dry_run")
     assert gate["outcome"] == "PASS", gate["reason"]

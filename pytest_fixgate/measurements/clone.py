@@ -181,16 +181,21 @@ def restore_dump(client: MongoClient[Any], folder: Path, *, timeout_s: float) ->
     )
 
 
-def _same_server(a: str, b: str) -> bool:
-    from pymongo.errors import InvalidURI
-    from pymongo.uri_parser import parse_uri
+def _hosts(uri: str) -> set[str]:
+    """``host:port`` of every seed in a MongoDB URI, lower-cased; no DNS lookup (an SRV
+    URI is compared by its name)."""
+    rest = uri.split("://", 1)[-1]
+    netloc = rest.split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1]
+    default = "" if uri.lower().startswith("mongodb+srv://") else ":27017"
+    hosts = set()
+    for host in netloc.lower().split(","):
+        if host:
+            hosts.add(host if ":" in host.rsplit("]", 1)[-1] else host + default)
+    return hosts
 
-    try:
-        nodes_a = set(parse_uri(a, connect_timeout=1)["nodelist"])
-        nodes_b = set(parse_uri(b, connect_timeout=1)["nodelist"])
-    except (InvalidURI, ValueError, Exception):
-        return a == b
-    return bool(nodes_a & nodes_b)
+
+def _same_server(a: str, b: str) -> bool:
+    return bool(_hosts(a) & _hosts(b))
 
 
 @contextlib.contextmanager
