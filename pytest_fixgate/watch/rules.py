@@ -24,6 +24,7 @@ from pytest_fixgate.watch.engine import SEVERITIES, Rule
 
 __all__ = [
     "KIND",
+    "AlertsWatch",
     "MongoWatch",
     "PaymentsWatch",
     "PrometheusWatch",
@@ -39,7 +40,7 @@ __all__ = [
 DEFAULT_DURATION_S = 1800.0
 DEFAULT_INTERVAL_S = 15.0
 ON_NO_DATA = ("inconclusive", "ok", "fire")
-BUILTIN_SOURCES = ("probe", "mongo", "redis", "prometheus", "sentry")
+BUILTIN_SOURCES = ("probe", "mongo", "redis", "prometheus", "alerts", "sentry")
 
 _DURATION = MetricSpec(MetricKind.DURATION)
 _RATIO = MetricSpec(MetricKind.RATIO)
@@ -87,6 +88,28 @@ class PrometheusWatch:
     token_env: str | None = None
 
 
+#: The alerts source's metrics: firing alerts mapped to each severity, and all mapped.
+ALERT_METRICS = ("sev1", "sev2", "sev3", "sev4", "firing")
+DEFAULT_ALERT_SEVERITIES: Mapping[str, str] = {
+    "critical": "SEV-1",
+    "error": "SEV-2",
+    "warning": "SEV-3",
+    "info": "SEV-4",
+}
+
+
+@dataclass(frozen=True)
+class AlertsWatch:
+    """``[env.X.watch.alerts]``: alerts already firing in Prometheus (``/api/v1/alerts``)."""
+
+    url: str
+    label: str = "severity"
+    # label value -> SEV-1..4; an alert whose value is not here is not ours to judge
+    severities: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_ALERT_SEVERITIES))
+    match: Mapping[str, str] = field(default_factory=dict)  # only alerts with these labels
+    token_env: str | None = None
+
+
 @dataclass(frozen=True)
 class WatchConfig:
     """``[env.X.watch]``, validated; ``rules`` already compiled."""
@@ -104,6 +127,7 @@ class WatchConfig:
     mongo: MongoWatch | None = None
     redis: RedisWatch | None = None
     prometheus: PrometheusWatch | None = None
+    alerts: AlertsWatch | None = None
     sentry: bool = False  # the env's [sentry] table is configured
     mongo_uri: bool = False  # the env names mongodb_uri_env
     redis_url: bool = False
@@ -128,6 +152,8 @@ def source_metrics(cfg: WatchConfig, source: str) -> Mapping[str, MetricSpec] | 
         return {name: _COUNT for name in cfg.redis.lists} | {"connection_failures": _COUNT}
     if source == "prometheus" and cfg.prometheus is not None:
         return {name: MetricSpec(kind) for name, (_, kind) in cfg.prometheus.queries.items()}
+    if source == "alerts" and cfg.alerts is not None:
+        return {name: _COUNT for name in ALERT_METRICS}
     if source == "sentry" and cfg.sentry:
         return SENTRY_METRICS
     return None
@@ -156,6 +182,7 @@ def runbook_rules(cfg: WatchConfig) -> tuple[list[Rule], list[tuple[Rule, str]]]
         "payment_failure_rate": _RATIO,
         "payment_consecutive_failures": _COUNT,
     }
+    alert_metrics = {name: _COUNT for name in ALERT_METRICS}
     interval = cfg.interval_s
     queue_source = "mongo"
     if cfg.redis is not None and "queue_depth" in cfg.redis.lists:
@@ -197,6 +224,21 @@ def runbook_rules(cfg: WatchConfig) -> tuple[list[Rule], list[tuple[Rule, str]]]
             within_s=interval,
         ),
     ]
+    if cfg.alerts is not None:
+        # Not the runbook's: with [watch.alerts], "ROLLBACK if any of our own critical
+        # alerts fires", judged at the first tick they are seen firing.
+        candidates += [
+            _rule(
+                f"prometheus-alerts-sev{n}",
+                f"SEV-{n}",
+                f"sev{n} > 0",
+                "alerts",
+                alert_metrics,
+                count=1,
+                within_s=interval,
+            )
+            for n in (1, 2)
+        ]
     active: list[Rule] = []
     idle: list[tuple[Rule, str]] = []
     for rule in candidates:
@@ -248,6 +290,7 @@ def parse_watch(table: ConfigTable, ctx: KindContext) -> WatchConfig:
         prometheus=(
             _parse_prometheus(table.table("prometheus")) if table.has("prometheus") else None
         ),
+        alerts=_parse_alerts(table.table("alerts"), table) if table.has("alerts") else None,
         sentry="sentry" in raw_env,
         mongo_uri=bool(raw_env.get("mongodb_uri_env")),
         redis_url=bool(raw_env.get("redis_url_env")),
@@ -302,6 +345,7 @@ def _parse_rules(tables: list[ConfigTable], cfg: WatchConfig) -> list[Rule]:
                     "mongo": "mongodb_uri_env",
                     "redis": "redis_url_env and [watch.redis]",
                     "prometheus": "[watch.prometheus]",
+                    "alerts": "[watch.alerts]",
                     "sentry": "[sentry]",
                 }[source]
                 raise t.error("source", source, f"a configured source ({what} is not set)")
@@ -406,6 +450,40 @@ def _parse_redis(t: ConfigTable) -> RedisWatch:
     return RedisWatch(lists=lists)
 
 
+def _parse_alerts(t: ConfigTable, watch: ConfigTable) -> AlertsWatch:
+    # The url defaults to [watch.prometheus]'s: the same server evaluates the alerts.
+    prom = watch.data.get("prometheus")
+    default_url = prom.get("url") if isinstance(prom, dict) else None
+    if default_url is None and not t.has("url"):
+        raise t.error("url", None, "the Prometheus base URL (or a [watch.prometheus] url)")
+    url = t.url("url", default_url, credentials_hint="name a token with token_env")
+    label = t.get("label", str, "severity", expected="an alert label name")
+    severities = t.get(
+        "severities", dict, dict(DEFAULT_ALERT_SEVERITIES), expected="a table of value = SEV-N"
+    )
+    for value, sev in severities.items():
+        if sev not in SEVERITIES:
+            raise t.error(f"severities.{value}", sev, " | ".join(SEVERITIES))
+    if not severities:
+        raise t.error("severities", {}, "at least one label value = SEV-N")
+    match = t.get("match", dict, {}, expected="a table of label = value")
+    for name, value in match.items():
+        if not isinstance(value, str):
+            raise t.error(f"match.{name}", value, "a label value (a string)")
+    token_env = t.env_name("token_env")
+    if token_env is None and isinstance(prom, dict) and isinstance(prom.get("token_env"), str):
+        token_env = prom["token_env"]
+    alerts = AlertsWatch(
+        url=url.rstrip("/"),
+        label=label,
+        severities=dict(severities),
+        match=dict(match),
+        token_env=token_env,
+    )
+    t.finish()
+    return alerts
+
+
 def _parse_prometheus(t: ConfigTable) -> PrometheusWatch:
     url = t.url("url", credentials_hint="name a token with token_env")
     queries: dict[str, tuple[str, MetricKind]] = {}
@@ -443,10 +521,13 @@ KIND = GateKind(
     # The watch runs only with --watch: a plain gate run of the environment does not
     # imply it (the plugin holds a --watch run to its "watch" gate itself).
     gate_ids=lambda cfg, env: (),
-    secret_envs=lambda cfg: (
-        [cfg.prometheus.token_env]
-        if cfg.prometheus is not None and cfg.prometheus.token_env
-        else []
-    ),
+    secret_envs=lambda cfg: [
+        name
+        for name in (
+            cfg.prometheus.token_env if cfg.prometheus is not None else None,
+            cfg.alerts.token_env if cfg.alerts is not None else None,
+        )
+        if name
+    ],
     title="Post-promotion watch",
 )

@@ -95,6 +95,10 @@ def _open(
         from pytest_fixgate.watch.sources.prometheus import PrometheusSource
 
         return PrometheusSource.open(cfg, env, redactor)
+    if name == "alerts":
+        from pytest_fixgate.watch.sources.alerts import AlertsSource
+
+        return AlertsSource.open(cfg, env, redactor)
     if name == "sentry":
         from pytest_fixgate.watch.sources.sentry import SentrySource
 
