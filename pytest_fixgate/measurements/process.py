@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from pytest_fixgate.redaction import Redactor
+from pytest_fixgate.redaction import Redactor, clip
 
 __all__ = ["ManagedProcess", "ProcessResult", "kill_group", "run_process"]
 
@@ -228,6 +228,17 @@ def _cut_utf8(text: str, limit: int) -> str:
     return text if len(data) <= limit else data[:limit].decode("utf-8", "ignore")
 
 
+def _cut(text: str, limit: int) -> str:
+    """``text`` (already redacted) cut to at most ``limit`` bytes with redaction.clip's
+    rule: a cut inside a run of token characters drops the whole run, so a token no
+    redactor knows shows no prefix either."""
+    head = _cut_utf8(text, limit)
+    if len(head) == len(text):
+        return text
+    # clip sees one character past the cut, to know whether the cut falls inside a run.
+    return clip(text[: len(head) + 1], len(head), marker="...")
+
+
 def bounded_line(raw: bytes, dropped: int, redactor: Redactor) -> str:
     """One output line for the log: redacted, then cut to LOG_LINE_MAX_BYTES with a note
     of its real size. ``raw`` is what was kept of it (at most the cap plus the margin),
@@ -236,18 +247,18 @@ def bounded_line(raw: bytes, dropped: int, redactor: Redactor) -> str:
     size = len(raw.rstrip(b"\r\n")) + dropped
     if dropped == 0 and len(line.encode("utf-8")) <= LOG_LINE_MAX_BYTES:
         return line
+    limit = LOG_LINE_MAX_BYTES
     if dropped:
         # What follows the last masked secret is raw text: a secret cut off at the end of
         # what was read would show its start there. The margin is dropped again.
-        data = line.encode("utf-8")
-        line = data[: max(0, len(data) - _REDACT_MARGIN)].decode("utf-8", "ignore")
-    return f"{_cut_utf8(line, LOG_LINE_MAX_BYTES)} [line of {size} bytes cut]"
+        limit = min(limit, max(0, len(line.encode("utf-8")) - _REDACT_MARGIN))
+    return f"{_cut(line, limit)} [line of {size} bytes cut]"
 
 
 def _tail_line(line: str) -> str:
     if len(line.encode("utf-8")) <= TAIL_LINE_MAX_BYTES:
         return line
-    return f"{_cut_utf8(line, TAIL_LINE_MAX_BYTES)} [cut]"
+    return f"{_cut(line, TAIL_LINE_MAX_BYTES)} [cut]"
 
 
 def _bounded_tail(lines: collections.deque[str]) -> str:
