@@ -192,3 +192,15 @@ def test_a_fifo_in_the_backup_ends_the_gate_fast(tmp_path):
     assert gate["outcome"] == "FAIL", gate["reason"]
     assert "fixzit.users: not a regular file (a FIFO)" in gate["reason"]
     assert gate["duration_s"] < 10
+
+
+def test_a_walk_past_its_deadline_is_an_error(tmp_path, monkeypatch):
+    import time
+
+    from pytest_fixgate.measurements import backup as backup_measure
+
+    write_backup(tmp_path, "manual-1", COLLECTIONS, database="fixzit")
+    monkeypatch.setattr(backup_measure, "WALK_DEADLINE_S", 0.2)
+    monkeypatch.setattr(backup_measure, "_walk", lambda fh, size: time.sleep(3))
+    with pytest.raises(ProbeError, match=r"workOrders.bson: not read within 0.2 s"):
+        _judge(tmp_path)
