@@ -176,3 +176,35 @@ def test_bad_clone_and_glob_config_is_one_config_error(tmp_path, database, keys,
         _config(tmp_path, database, "read_only", **keys)
     text = str(excinfo.value)
     assert message in text and "\n" not in text and "pw@" not in text
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"  # a zombie waits for its reaper only
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the subreaper is Linux's")
+def test_a_detached_process_still_running_at_the_deadline_is_killed(
+    tmp_path, mongo, database, monkeypatch
+):
+    monkeypatch.setenv("MONGODB_URI", mongo.uri)
+    script = (
+        "import subprocess, sys\n"
+        "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'],"
+        " start_new_session=True)\n"
+        "print('detached', p.pid, flush=True)\n"
+    )
+    monkeypatch.setitem(SCRIPTS, "detached_forever", script)
+    config = _config(tmp_path, database, "detached_forever", timeout="2s")
+    report, finding = _judged(tmp_path, mongo, config)
+    run = report.runs[0]
+    assert run.result.timed_out and finding.outcome is Outcome.FAIL
+    log = (tmp_path / "reports" / run.log).read_text(encoding="utf-8")
+    pid = int(log.split("detached ", 1)[1].split()[0])
+    deadline = time.monotonic() + 5
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(pid), "the detached process outlived the gate"
