@@ -181,3 +181,29 @@ def test_replay_of_a_file_without_a_usable_schedule_is_a_usage_error(tmp_path: P
     )
     assert done.returncode == 4, done.stdout + done.stderr
     assert "no usable interval_s and duration_s (0, 5.0)" in done.stdout + done.stderr
+
+
+def test_resuming_a_complete_samples_file_with_the_target_down_is_a_hold(
+    tmp_path: Path, reference
+) -> None:
+    # A whole watch, recorded live while the target was healthy: PROMOTE.
+    workdir = tmp_path / "live"
+    config = CONFIG.format(base_url=reference.base_url)
+    live = run_gate(workdir, config, "--watch=3s", env_name="production")
+    assert live.exit_code == 0, live.output
+    samples = Path(live.gate("watch")["evidence"]["watch"]["samples_file"])
+    recorded = samples.read_bytes()
+    # Later, with the target down, the complete file is "resumed": nothing is left to
+    # sample, so nothing is measured now; it must not PROMOTE on the file alone.
+    from pytest_fixgate.reference import free_port
+
+    down = CONFIG.format(base_url=f"http://127.0.0.1:{free_port()}")
+    resumed = run_gate(
+        tmp_path / "resume", down, "--watch=3s", f"--watch-resume={samples}", env_name="production"
+    )
+    assert resumed.exit_code == 1, resumed.output
+    assert resumed.verdict["decision"] == "HOLD"
+    gate = resumed.gate("watch")
+    assert gate["outcome"] == "ERROR"
+    assert gate["reason"].startswith("nothing to resume: the samples file")
+    assert samples.read_bytes() == recorded  # nothing appended or rewritten

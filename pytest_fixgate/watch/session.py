@@ -96,6 +96,8 @@ def run_watch(
     if cfg.rollback_command and req.replay is None:
         # Imported now, not after the alert: the rollback must start at once.
         import pytest_fixgate.measurements.process  # noqa: F401
+    # A resumed file that already covers the whole watch leaves nothing to sample.
+    resumed_complete = req.resume is not None and finished and not rolled_back
     if req.replay is None and not finished:
         rolled_back, finished, path = _sample_live(
             req, engine, path, methods, on_tick, on_alert, clock, open_sources
@@ -103,6 +105,18 @@ def run_watch(
     verdict = engine.verdict(
         finished=finished, min_coverage=cfg.min_coverage, expected_ticks=expected_ticks(cfg)
     )
+    if req.resume is not None and resumed_complete and not rolled_back:
+        # Nothing was left to watch, so nothing was sampled now: a PROMOTE here would
+        # rest on a file alone (stale, or written by hand), not on the target's health.
+        verdict = WatchVerdict(
+            "HOLD",
+            Outcome.ERROR.value,
+            f"nothing to resume: the samples file {source_file.name if source_file else ''} "
+            f"already covers the whole watch ({engine.last_t:g} s of {cfg.duration_s:g} s), "
+            "so this run sampled nothing and confirms nothing about the target now; start "
+            "a new watch (--watch) or re-evaluate the file (--watch-replay)",
+            verdict.alerts,
+        )
     if verdict.decision == "ROLLBACK" and cfg.rollback_command and req.replay is None:
         rollback = _run_rollback(req)
     return _report(req, engine, verdict, path, methods, rollback, resumed_ticks)
