@@ -111,3 +111,15 @@ def test_a_tools_stdout_is_capped(monkeypatch) -> None:
 def test_short_output_is_unchanged(tmp_path: Path) -> None:
     done = run_process(_py("print('one'); print('two')"), timeout_s=30)
     assert done.tail == "one\ntwo"
+
+
+def test_a_managed_process_tail_reads_only_the_logs_end(tmp_path: Path) -> None:
+    from pytest_fixgate.measurements.process import ManagedProcess, read_log_end
+
+    code = "import sys; sys.stdout.write('x' * 5_000_000 + '\\nlast line\\n')"
+    proc = ManagedProcess(_py(code), log_path=tmp_path / "child.log")
+    assert proc.wait(30) == 0
+    proc.stop()
+    assert proc.tail(5) == "last line"  # the 5 MB line began before what was read
+    assert read_log_end(tmp_path / "child.log", 1000) == "last line\n"
+    assert len(read_log_end(tmp_path / "child.log").encode()) <= 1024 * 1024

@@ -35,7 +35,7 @@ from typing import IO
 
 from pytest_fixgate.redaction import Redactor, clip
 
-__all__ = ["ManagedProcess", "ProcessResult", "kill_group", "run_process"]
+__all__ = ["ManagedProcess", "ProcessResult", "kill_group", "read_log_end", "run_process"]
 
 _GRACE_S = 3.0  # between SIGTERM and SIGKILL
 
@@ -366,6 +366,23 @@ def _not_started(
     )
 
 
+def read_log_end(path: Path, max_bytes: int = 1024 * 1024) -> str:
+    """The last ``max_bytes`` of a log a child wrote itself (a ManagedProcess's), whole
+    lines only; ``""`` when it cannot be read. Never the whole of a log that may be huge."""
+    try:
+        with path.open("rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            start = max(0, fh.tell() - max_bytes)
+            fh.seek(start)
+            data = fh.read(max_bytes)
+    except OSError:
+        return ""
+    if start > 0:
+        # Begun mid-line: its start (a secret's?) is not there to mask, so it is dropped.
+        data = data.split(b"\n", 1)[1] if b"\n" in data else b""
+    return data.decode("utf-8", errors="replace")
+
+
 class ManagedProcess:
     """A long-running child (a server, Locust) in its own process group, output to a
     log file; stopped with :meth:`stop` (the whole group) or on leaving ``with``."""
@@ -418,18 +435,7 @@ class ManagedProcess:
     def tail(self, lines: int = 40, redactor: Redactor | None = None) -> str:
         """The last ``lines`` lines of the log, from at most its last TAIL_MAX_BYTES x 4
         (redacted before they are cut to TAIL_MAX_BYTES)."""
-        try:
-            with self.log_path.open("rb") as fh:
-                fh.seek(0, os.SEEK_END)
-                size = fh.tell()
-                start = max(0, size - 4 * TAIL_MAX_BYTES)
-                fh.seek(start)
-                text = fh.read().decode("utf-8", errors="replace")
-        except OSError:
-            return ""
-        found = text.splitlines()
-        if start > 0:
-            found = found[1:]  # begun mid-line: its start (a secret's?) is not there to mask
+        found = read_log_end(self.log_path, 4 * TAIL_MAX_BYTES).splitlines()
         out = "\n".join(found[-lines:])
         out = redactor.text(out) if redactor is not None else out
         return _bounded_tail(collections.deque(_tail_line(ln) for ln in out.splitlines()))

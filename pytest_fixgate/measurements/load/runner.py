@@ -34,7 +34,7 @@ import psutil
 
 from ... import timing
 from ...errors import ProbeError
-from ..process import ManagedProcess
+from ..process import ManagedProcess, read_log_end
 from .progress import LoadProgress
 from .results import CaptureFileError, CpuUsage, LoadRun, build_load_run
 from .spec import LoadSpec
@@ -163,10 +163,8 @@ class _Proc:
         return value
 
     def log_text(self) -> str:
-        try:
-            return self.log_path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return ""
+        # The log's end only: Locust writes it itself, so it is as long as it printed.
+        return read_log_end(self.log_path)
 
     def kill(self) -> None:
         """Stop the process group (also what an exited Locust left behind); close the log."""
