@@ -329,11 +329,16 @@ def test_a_hang_is_seen_in_its_windows(
 ) -> None:
     locustfile = tmp_path / "hang.py"
     locustfile.write_text(HANG_AFTER_4_5_S)
+    # The hung requests time out (2 s) and count as errors: about 2% of the run by 11 s.
+    # Under the runbook's default error_rate < 1%, that FAIL became certain as early as
+    # the master's merged 6-8 s window (a worker sends its windows every ~3 s) and
+    # stopped the load first. This test is about the windows: an error-rate limit that
+    # a hang cannot reach leaves the window as the only way to stop the run.
     config = load_config(
         reference.base_url,
         users=4,
         duration=duration,
-        thresholds=["p(95) < 1500ms"],
+        thresholds=["p(95) < 1500ms", "error_rate < 50%"],
         locustfile=str(locustfile),
         extra=f'window = "2s"\nrequest_timeout = "2s"\nworkers = {workers}',
     )
