@@ -32,6 +32,7 @@ from pytest_fixgate.redaction import Redactor
 from pytest_fixgate.release.baseline import baseline_file_arg
 from pytest_fixgate.release.signing import SigningKeyError, signing_key
 from pytest_fixgate.session_redaction import session_secrets
+from pytest_fixgate.startup import block_test_only_plugins
 
 __all__ = [
     "NOT_CONFIGURED_PROPERTY",
@@ -160,6 +161,8 @@ def _add_watch_options(group: Any) -> None:
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    # First: the test-only plugins not imported yet stay so in a gate run (startup.py).
+    block_test_only_plugins(pluginmanager)
     pluginmanager.add_hookspecs(hookspecs)
     from pytest_fixgate.watch import plugin as watch_plugin
 
