@@ -4,9 +4,10 @@ plain pytest start in the same environment.
 Starts the demo stack once (SecantusDB, redis-server, the reference service), then,
 serially and with `-n 2`, runs RUNS interleaved pairs of
 
-    gate run   `python -m pytest --gate=demo` on the 6 health and dependency gates,
-               as a user types it: no `-p no:` flags (the test-only plugins installed
-               in this environment are whatever fixgate leaves of them)
+    gate run   `python -m pytest -p fixgate --gate=demo` on the 6 health and dependency
+               gates, as the README says to type it: no `-p no:` flags (fixgate, loaded
+               first by `-p fixgate`, keeps the test-only plugins installed in this
+               environment from loading; pytest_fixgate/startup.py)
     plain      `python -m pytest` in an empty folder (collects nothing, exit 5), with
                the same `-n` and the test-only plugins off (`-p no:hypothesispytest
                -p no:benchmark -p no:locust -p no:anyio`): pytest's own start-up
@@ -67,7 +68,7 @@ def main() -> None:
         )
         for label, extra, workers in (("-n 0", [], 1), ("-n 2", ["-n", "2"], 2)):
             gate = [
-                *(sys.executable, "-m", "pytest", str(suite), "--gate=demo"),
+                *(sys.executable, "-m", "pytest", "-p", "fixgate", str(suite), "--gate=demo"),
                 *(f"--gate-config={config}", f"--gate-report-dir={report_dir}"),
                 *(f"--rootdir={suite.parent}", "-p", "no:cacheprovider", *extra),
             ]

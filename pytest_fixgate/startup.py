@@ -11,10 +11,10 @@ not yet loaded. It does so only for a gate run (``--gate`` on the command line o
 plugin the run neither asks for (``-p NAME``) nor passes an option of (``--hypothesis-*``,
 ``--benchmark-*``, ``--locust*``), and not at all with ``FIXGATE_KEEP_TEST_PLUGINS=1``.
 
-It is a saving, not a guarantee: entry points load in the order the environment lists
-its distributions, and a plugin imported before fixgate's is paid for already. Pass
-``-p no:hypothesispytest -p no:benchmark -p no:locust -p no:anyio`` to be sure (the
-``fixgate`` command does).
+Entry points load in the order the environment lists its distributions, and a
+plugin imported before fixgate's is paid for already: run ``pytest -p fixgate
+--gate=ENV`` (``-p`` loads fixgate's entry point before every other) to be sure, or
+pass ``-p no:hypothesispytest -p no:benchmark -p no:locust -p no:anyio``.
 """
 
 from __future__ import annotations
