@@ -58,6 +58,10 @@ def _parser() -> argparse.ArgumentParser:
     from pytest_fixgate.watch import cli as watch_cli
 
     watch_cli.add_commands(sub)
+    # Watch rules as Prometheus rules (issue 17): rules export, rules test.
+    from pytest_fixgate.rules import cli as rules_cli
+
+    rules_cli.add_commands(sub)
     return parser
 
 
@@ -71,6 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.command in watch_cli.COMMANDS:
         return watch_cli.run_command(args)
+    from pytest_fixgate.rules import cli as rules_cli
+
+    if args.command in rules_cli.COMMANDS:
+        return rules_cli.run_command(args)
     if args.command == "demo":
         from pytest_fixgate.demo import run_demo
 
