@@ -63,6 +63,8 @@ COMMON_WORDS = frozenset(
         # environments
         "production", "prod", "staging", "stage", "development", "dev", "test", "testing",
         "preview", "local",
+        # a payment provider's modes (Tap's TAP_ENVIRONMENT: test or live)
+        "live", "sandbox",
     }
 )  # fmt: skip
 

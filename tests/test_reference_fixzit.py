@@ -1,15 +1,13 @@
 """The reference service speaking the real application's contract (``--contract fixzit``).
 
-Against real processes: SecantusDB under the service, no Redis at all. The
-last tests run the real gate suite with ``examples/fixzit.toml`` against it,
-proving that the example config describes the application end to end.
+Against real processes: SecantusDB under the service, no Redis at all.
+tests/test_fixzit_example.py gates it with ``examples/fixzit.toml`` end to end.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import re
 import subprocess
 import sys
 import time
@@ -22,7 +20,6 @@ from typing import Any
 import httpx
 import pymongo
 import pytest
-from gaterun import run_gate
 
 from pytest_fixgate.reference import MongoServer, ReferenceService, reference_service
 from pytest_fixgate.reference import __main__ as reference_cli
@@ -37,7 +34,6 @@ from pytest_fixgate.reference.app import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = REPO_ROOT / "examples" / "fixzit.toml"
 HEALTH_TOKEN = "fixzit-health-token"
 ADMIN_TOKEN = "fixzit-admin-token"
 COMMIT = "0f1e2d3c4b5a69788796"
@@ -445,89 +441,3 @@ def test_service_config_checks_its_contract() -> None:
         mongodb_uri="mongodb://127.0.0.1:1/", contract="fixzit", health_rate_limit_per_min=0
     )
     assert off.health_rate_limit == 0
-
-
-# --- end to end: the real gate suite with examples/fixzit.toml --------------------------
-
-
-def _example_config(base_url: str) -> str:
-    """examples/fixzit.toml pointed at ``base_url``, without its load table.
-
-    Without ``[env.staging.load]`` the load gates (``needs="load"``) are
-    listed as not configured: no five-minute run starts here, and the
-    decision is about the health contract. A shortened run could not stand
-    in for it: the example's single user (under the 120/min limit) makes
-    about one request a second, far from ``min_samples = 100`` in a few
-    seconds, so those gates would be INCONCLUSIVE and the decision HOLD.
-    """
-    text = EXAMPLE.read_text(encoding="utf-8")
-    text, replaced = re.subn(r'(?m)^base_url = ".*"$', f'base_url = "{base_url}"', text)
-    assert replaced == 1, "examples/fixzit.toml: expected one base_url line"
-    text, dropped = re.subn(r"(?ms)^\[env\.staging\.load\]\n.*?(?=^\[|\Z)", "", text)
-    assert dropped == 1, "examples/fixzit.toml: expected one [env.staging.load] table"
-    # Secrets parity and flags read dotenv files and an admin token (tests/test_flags.py);
-    # the data gates a backup folder and migration scripts (tests/test_migrations_fixzit.py);
-    # the build gates the application's checkout (tests/test_audit_fixzit.py).
-    text = re.sub(
-        r"(?ms)^\[\[?env\.staging\."
-        r"(secrets|flags|backup|migrations|indexes|queues|commands|bundle|audit)\]\]?\n"
-        r".*?(?=^\[|\Z)",
-        "",
-        text,
-    )
-    return text
-
-
-def _gate_environ(mongo: MongoServer) -> dict[str, str]:
-    return {"MONGODB_URI": mongo.uri, "HEALTH_CHECK_TOKEN": HEALTH_TOKEN}
-
-
-FIXZIT_HEALTH_GATES = [
-    "health./api/health",
-    "health./api/health/ready",
-    "health./api/health/live",
-    "health./api/health/database",
-]
-
-
-def test_example_config_promotes_the_fixzit_contract(
-    tmp_path: Path, fixzit: ReferenceService, mongo: MongoServer
-) -> None:
-    result = run_gate(tmp_path, _example_config(fixzit.base_url), environ=_gate_environ(mongo))
-    assert result.exit_code == 0, result.output
-    verdict = result.verdict
-    assert verdict["decision"] == "PROMOTE", verdict["reason"]
-    assert result.outcomes() == {
-        gate_id: "PASS" for gate_id in [*FIXZIT_HEALTH_GATES, "mongo.ping"]
-    }
-    not_configured = {g["id"]: g["missing"] for g in verdict["not_configured"]}
-    assert not_configured.pop("redis.ping") == "redis_url_env"
-    # The load, secrets and flags gates (their tables were dropped on purpose) and Sentry
-    # (none configured).
-    dropped = {"load", "sentry", "secrets", "flags", "backup", "migrations", "indexes", "queues"}
-    dropped |= {"commands", "bundle", "audit"}
-    assert set(not_configured.values()) <= dropped, not_configured
-    assert HEALTH_TOKEN not in result.output
-
-
-def test_example_config_holds_when_mongodb_is_down(
-    tmp_path: Path, fixzit: ReferenceService, mongo: MongoServer
-) -> None:
-    fixzit.set_faults(mongo_down=True)
-    result = run_gate(tmp_path, _example_config(fixzit.base_url), environ=_gate_environ(mongo))
-    assert result.exit_code == 1, result.output
-    verdict = result.verdict
-    assert verdict["decision"] == "HOLD"
-    for gate_id in ("health./api/health/ready", "health./api/health/database"):
-        assert gate_id in verdict["blocking"]
-        assert gate_id in verdict["reason"]
-        assert result.gate(gate_id)["outcome"] == "FAIL"
-        assert result.gate(gate_id)["measured"].startswith("HTTP 503")
-    # /api/health reports the database too; liveness and the direct ping do not fail.
-    assert sorted(verdict["blocking"]) == [
-        "health./api/health",
-        "health./api/health/database",
-        "health./api/health/ready",
-    ]
-    assert result.outcomes()["health./api/health/live"] == "PASS"
-    assert result.outcomes()["mongo.ping"] == "PASS"
