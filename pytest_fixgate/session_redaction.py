@@ -13,11 +13,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from pytest_fixgate.config.schema import EnvConfig
 from pytest_fixgate.errors import ProbeError
 from pytest_fixgate.kinds import GateKind
-from pytest_fixgate.measurements.dotenv import read_dotenv
+from pytest_fixgate.measurements.dotenv import DOTENV_MAX_BYTES, DotenvError, read_dotenv
+from pytest_fixgate.measurements.files import FileReadError, read_text
 from pytest_fixgate.redaction import MIN_FOUND, Redactor, maskable_values
 
 __all__ = ["SessionSecrets", "session_secrets"]
@@ -55,10 +57,12 @@ def session_secrets(
         for secret_file in kind.secret_files(section):
             try:
                 values = read_dotenv(secret_file.path, label=secret_file.label)
+            except DotenvError:
+                # Unparsable: its gate ends ERROR naming the file and line; meanwhile every
+                # line's value part is masked anyway, as a line-wise reading sees it.
+                values = _values_of_a_bad_file(secret_file.path)
             except ProbeError:
-                # Unreadable or unparsable: nothing in it can be learnt here, and the gate
-                # that reads it ends ERROR naming the file.
-                continue
+                continue  # missing or unreadable: nothing to learn; its gate ends ERROR
             masked, skipped = maskable_values(values.values(), secret_file.public)
             redactor.add(masked)
             if skipped:
@@ -70,3 +74,21 @@ def session_secrets(
                 )
     # A file's path may hold a value too (the tests plant one there).
     return SessionSecrets(redactor, tuple(redactor.text(note) for note in notes))
+
+
+def _values_of_a_bad_file(path: Path) -> dict[str, str]:
+    """What a dotenv file that does not parse may hold: each line's text after ``=``, and
+    the line itself, unquoted (a value may span lines). Only to mask, never to judge."""
+    try:
+        text = read_text(path, max_bytes=DOTENV_MAX_BYTES)
+    except (FileReadError, OSError):
+        return {}
+    out: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        out[f"line {number}"] = stripped.strip("\"'`")
+        if "=" in stripped:
+            out[f"line {number} value"] = stripped.split("=", 1)[1].strip().strip("\"'`")
+    return out

@@ -154,3 +154,24 @@ def test_a_named_secret_equal_to_an_outcome_word_never_masks_the_verdicts_struct
     assert run.outcomes()["command.fails"] == "FAIL"
     assert run.verdict["decision"] == "HOLD"
     assert json.loads(run.files["latest"].read_text())["counts"]["FAIL"] == 1
+
+
+def test_a_dotenv_file_that_does_not_parse_is_still_masked(tmp_path: Path) -> None:
+    # A bad line makes the secrets gate ERROR; a command gate printing the file before it
+    # must still show none of its values.
+    _write_envs(
+        tmp_path,
+        f"NEXTAUTH_SECRET={DOTENV_SECRET}\nthis line is not an assignment\n",
+        f'NEXTAUTH_SECRET="{PROD_SECRET}\n',  # an unterminated quote
+    )
+    leak = (
+        "import sys; print(open('envs/staging.env').read(), flush=True); "
+        "print(open('envs/production.env').read(), flush=True); sys.exit(1)"
+    )
+    config = staging_config(
+        f"http://127.0.0.1:{free_port()}", _command("leaky", leak) + SECRETS_TABLE
+    )
+    run = run_gate(tmp_path, config, "-rA")
+    assert run.exit_code == 1, run.output
+    assert run.outcomes()["secrets.missing"] == "ERROR"
+    _assert_nowhere(run, DOTENV_SECRET, PROD_SECRET)
