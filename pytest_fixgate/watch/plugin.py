@@ -175,8 +175,19 @@ class WatchGate:
         )
         with self._terminal() as stream:
             line = LiveLine(run.env.name, self.cfg.duration_s, stream)
+            notifier = self._builtin_notifiers(stream)
+            on_alert, on_tick = self._notifier(stream), line
+            if notifier is not None:
+                on_alert, on_tick = (
+                    _also(on_alert, notifier.on_alert),
+                    _also(line, notifier.on_tick),
+                )
             try:
-                report = run_watch(request, on_tick=line, on_alert=self._notifier(stream))
+                report = run_watch(request, on_tick=on_tick, on_alert=on_alert)
+            except BaseException:
+                if notifier is not None:
+                    notifier.close(wait_s=5.0)  # what was queued still goes out, bounded
+                raise
             finally:
                 line.close()
             rollback = report.finding.evidence.details.get("rollback")
@@ -184,7 +195,22 @@ class WatchGate:
                 # Loud, at once: someone has to roll back by hand.
                 stream.write(f"fixgate: {report.finding.evidence.reason}\n")
                 stream.flush()
+            if notifier is not None:
+                details = report.finding.evidence.details
+                notifier.on_decision(
+                    report.verdict.decision, report.finding.evidence.reason, details.get("rollback")
+                )
+                details["notifications"] = run.redactor.data(notifier.close())
             return report
+
+    def _builtin_notifiers(self, stream: Any) -> Any:
+        """Slack / PagerDuty of ``[watch.slack]`` / ``[watch.pagerduty]``; none in a replay
+        (a re-evaluation tells nobody)."""
+        if self.mode.replay is not None or (self.cfg.slack is None and self.cfg.pagerduty is None):
+            return None
+        from pytest_fixgate.notify.watch import WatchNotifier
+
+        return WatchNotifier(self.cfg, self.run.env, self.run.redactor, stream)
 
     def _notifier(self, stream: Any) -> Any:
         """The alert hook, called so that a notifier that raises (a chat service down)
@@ -208,6 +234,20 @@ class WatchGate:
         capman = self.config.pluginmanager.get_plugin("capturemanager")
         with capman.global_and_fixture_disabled() if capman else contextlib.nullcontext():
             yield sys.stderr
+
+
+def _also(first: Any, then: Any) -> Any:
+    """Call ``first``, then ``then``; a built-in notifier that raises is reported by its
+    outbox, never into the watch."""
+
+    def both(*args: Any) -> None:
+        first(*args)
+        try:
+            then(*args)
+        except Exception as exc:
+            sys.stderr.write(f"fixgate: a notifier failed: {type(exc).__name__}\n")
+
+    return both
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from pytest_fixgate.config.table import ConfigTable
 from pytest_fixgate.config.thresholds import MetricKind, MetricSpec, compile_threshold
 from pytest_fixgate.errors import ConfigError, ThresholdSyntaxError
 from pytest_fixgate.kinds import GateKind, KindContext
+from pytest_fixgate.notify.config import PagerDutyNotify, SlackNotify, parse_pagerduty, parse_slack
 from pytest_fixgate.watch.engine import SEVERITIES, Rule
 
 __all__ = [
@@ -128,6 +129,8 @@ class WatchConfig:
     redis: RedisWatch | None = None
     prometheus: PrometheusWatch | None = None
     alerts: AlertsWatch | None = None
+    slack: SlackNotify | None = None
+    pagerduty: PagerDutyNotify | None = None
     sentry: bool = False  # the env's [sentry] table is configured
     mongo_uri: bool = False  # the env names mongodb_uri_env
     redis_url: bool = False
@@ -291,6 +294,8 @@ def parse_watch(table: ConfigTable, ctx: KindContext) -> WatchConfig:
             _parse_prometheus(table.table("prometheus")) if table.has("prometheus") else None
         ),
         alerts=_parse_alerts(table.table("alerts"), table) if table.has("alerts") else None,
+        slack=parse_slack(table.table("slack")) if table.has("slack") else None,
+        pagerduty=parse_pagerduty(table.table("pagerduty")) if table.has("pagerduty") else None,
         sentry="sentry" in raw_env,
         mongo_uri=bool(raw_env.get("mongodb_uri_env")),
         redis_url=bool(raw_env.get("redis_url_env")),
@@ -526,6 +531,8 @@ KIND = GateKind(
         for name in (
             cfg.prometheus.token_env if cfg.prometheus is not None else None,
             cfg.alerts.token_env if cfg.alerts is not None else None,
+            cfg.slack.webhook_url_env if cfg.slack is not None else None,
+            cfg.pagerduty.routing_key_env if cfg.pagerduty is not None else None,
         )
         if name
     ],
