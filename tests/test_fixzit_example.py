@@ -288,6 +288,14 @@ def test_every_migration_file_is_pending(healthy: Run) -> None:
     assert pending == sorted(MIGRATIONS)
 
 
+def test_the_migrations_are_rehearsed_on_a_clone(healthy: Run) -> None:
+    # The script with no dry-run mode is rehearsed by its real run, on the clone only.
+    reason = healthy.result.gate("migrations.dry_run")["reason"]
+    assert "staging was not touched" in reason
+    assert "migrate-permissions-vocabulary.ts: no dry-run mode" in reason
+    assert "migrate-permissions-vocabulary.ts: users: 2 changed" in reason
+
+
 @pytest.mark.xfail(strict=True, reason="; ".join(sorted(set(NOT_LANDED.values()))))
 def test_the_healthy_replica_holds_only_on_the_load_left_out(healthy: Run) -> None:
     verdict = healthy.result.verdict
