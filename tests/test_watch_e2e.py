@@ -365,3 +365,9 @@ def test_fixgate_watch_demo_rolls_back_on_errors(tmp_path: Path) -> None:
     assert "rollback command ran (exit 0)" in done.stdout
     verdict = json.loads((tmp_path / "demo-latest.json").read_text())
     assert verdict["decision"] == "ROLLBACK"
+    # The demo's Slack and PagerDuty stand-ins got the incident and the page.
+    assert "[Slack stand-in, #incidents]\n<!channel> SEV-1 INCIDENT: demo: " in done.stdout
+    assert "\nLead: the demo's on-call engineer\n" in done.stdout
+    assert "[PagerDuty stand-in, /v2/enqueue] trigger dedup_key=fixgate/demo/watch" in done.stdout
+    watch = next(g for g in verdict["gates"] if g["id"] == "watch")
+    assert {n["status"] for n in watch["evidence"]["notifications"]} == {"sent"}

@@ -5,17 +5,23 @@ Starts the demo stack (SecantusDB, redis-server, the reference service, with
 with the runbook's rules shortened to seconds, and runs
 ``pytest --gate=demo --watch=DURATION``: a healthy service ends in PROMOTE
 (exit 0), ``--fault errors`` in ROLLBACK (exit 10) a few seconds in, with the
-(harmless) rollback command run and recorded.
+(harmless) rollback command run and recorded, a SEV-1 incident posted to a
+local Slack stand-in and a trigger to a local PagerDuty stand-in (both
+printed at the end; nothing leaves the machine).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
+
+from pytest_fixgate.notify.standins import pagerduty_standin, slack_standin
 
 __all__ = ["DEMO_WATCH", "run_watch_demo"]
 
@@ -24,6 +30,14 @@ DEMO_WATCH = """
 [env.demo.watch]
 interval = "1s"
 rollback_command = ["{python}", "-c", "print('demo rollback: a real one runs vercel rollback')"]
+
+# Local stand-ins for Slack and PagerDuty (the demo reaches no internet service).
+[env.demo.watch.slack]
+webhook_url_env = "FIXGATE_DEMO_SLACK_WEBHOOK"
+lead = "the demo's on-call engineer"
+[env.demo.watch.pagerduty]
+routing_key_env = "FIXGATE_DEMO_PD_ROUTING_KEY"
+url = "{pagerduty_url}"
 
 [[env.demo.watch.rules]]
 id = "error-rate-sev1"
@@ -67,11 +81,16 @@ def run_watch_demo(fault_name: str, duration: str, report_dir: Path, extra: list
         except ProcessStartError as exc:
             print(f"fixgate watch --demo: cannot start the demo stack: {exc}", file=sys.stderr)
             return 3
+        slack = stack.enter_context(slack_standin())
+        pagerduty = stack.enter_context(pagerduty_standin())
+        env = {
+            **env,
+            "FIXGATE_DEMO_SLACK_WEBHOOK": slack.webhook_url,
+            "FIXGATE_DEMO_PD_ROUTING_KEY": secrets.token_hex(16),  # 32 characters
+        }
         config = tmp / "fixgate.toml"
-        config.write_text(
-            demo_config(url, load=False) + DEMO_WATCH.format(python=sys.executable),
-            encoding="utf-8",
-        )
+        watch = DEMO_WATCH.format(python=sys.executable, pagerduty_url=pagerduty.base_url)
+        config.write_text(demo_config(url, load=False) + watch, encoding="utf-8")
         argv = [
             sys.executable,
             "-m",
@@ -85,6 +104,20 @@ def run_watch_demo(fault_name: str, duration: str, report_dir: Path, extra: list
             *extra,
         ]
         try:
-            return subprocess.run(argv, env={**os.environ, **env}, check=False).returncode
+            code = subprocess.run(argv, env={**os.environ, **env}, check=False).returncode
         except KeyboardInterrupt:
             return 2
+        _show_notifications(slack.received, pagerduty.received)
+        return code
+
+
+def _show_notifications(posted: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
+    """What the stand-ins received, as a team would see it in Slack and PagerDuty."""
+    for message in posted:
+        print("\n[Slack stand-in, #incidents]\n" + message["text"])
+    for event in events:
+        payload = event.get("payload") or {}
+        line = f"{event['event_action']} dedup_key={event['dedup_key']}"
+        if payload:
+            line += f" severity={payload['severity']} summary={payload['summary']!r}"
+        print(f"\n[PagerDuty stand-in, /v2/enqueue] {line}")
