@@ -145,6 +145,14 @@ def test_placeholders_and_local_uris() -> None:
     assert is_local_uri("mongodb://u:p@localhost:27017/db") == "localhost"
     assert is_local_uri("mongodb://db1:27017,127.0.0.1:27018/db?replicaSet=x") == "127.0.0.1"
     assert is_local_uri("mongodb://[::1]:27017/db") == "::1"
+    assert is_local_uri("mongodb://[::]:27017/db") == "::"
+    assert is_local_uri("mongodb://u:p@[::ffff:127.0.0.1]:27017/db") == "::ffff:127.0.0.1"
+    assert is_local_uri("mongodb://[0:0:0:0:0:0:0:1]/db") == "0:0:0:0:0:0:0:1"
+    assert is_local_uri("mongodb://[2001:db8::1]:27017/db") is None
+    assert placeholder_kind("a-SuperSecret-b", ("supersecret",), "substring") == (
+        "contains a listed placeholder"
+    )
+    assert placeholder_kind("a-SuperSecret-b", ("supersecret",)) is None
     assert is_local_uri("mongodb+srv://u:p@cluster0.abcd.mongodb.net/db") is None
     assert is_local_uri("not a uri") is None
 
@@ -389,8 +397,30 @@ def test_process_source_reads_this_jobs_environment(tmp_path: Path, reference: A
             "env.staging.secrets.must_differ",
         ),
         (("optional =", "optinal ="), "did you mean 'optional'?"),
+        (
+            ("optional =", 'required = "some"\noptional ='),
+            "env.staging.secrets.required: got 'some'",
+        ),
+        (
+            ("optional =", 'forbidden_values = { production = ["true"] }\noptional ='),
+            "env.staging.secrets.forbidden_values.production",
+        ),
+        (
+            ("optional =", 'placeholder_match = "regex"\noptional ='),
+            "env.staging.secrets.placeholder_match: got 'regex'",
+        ),
+        (("must_differ = [", "must_differ = [[], "), "env.staging.secrets.must_differ[0]"),
     ],
-    ids=["unknown-placeholder-shape", "unknown-env", "one-source", "typo"],
+    ids=[
+        "unknown-placeholder-shape",
+        "unknown-env",
+        "one-source",
+        "typo",
+        "required-mode",
+        "forbidden-values-shape",
+        "placeholder-match",
+        "empty-group",
+    ],
 )
 def test_bad_config_is_one_line_and_exit_4(
     tmp_path: Path, reference: Any, replace: tuple[str, str], message: str
@@ -405,9 +435,39 @@ def test_bad_config_is_one_line_and_exit_4(
 # --- the real application's guards, described by examples/fixzit.toml ----------------
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "fixzit.toml"
-FIXZIT_MANIFEST = (
-    "# .env.example\nMONGODB_URI=\nNEXTAUTH_SECRET=\nAUTH_SECRET=\nNEXTAUTH_URL=\nSENTRY_DSN=\n"
-)
+# Laid out as the application's .env.example is: banners and "=== X ===" sub-headers,
+# names with an example value, and empty ones (optional integrations, docker-only ones).
+FIXZIT_MANIFEST = """# =============================================================================
+# FIXZIT ENVIRONMENT CONFIGURATION
+# =============================================================================
+# Copy this file to .env.local for development
+# =============================================================================
+
+# === NODE ENVIRONMENT ===
+NODE_ENV=development
+
+# =============================================================================
+# CRITICAL: REQUIRED FOR PRODUCTION
+# =============================================================================
+
+# === DATABASE (MongoDB) ===
+MONGODB_URI=mongodb://localhost:27017/fixzit
+MONGO_INITDB_ROOT_PASSWORD=
+COMPOSE_MONGODB_URI=
+
+# === NEXTAUTH (OAuth Authentication) ===
+NEXTAUTH_SECRET=
+NEXTAUTH_URL=http://localhost:3000
+
+# =============================================================================
+# SOUQ MARKETPLACE CONFIGURATION
+# =============================================================================
+# === PAYMENT GATEWAYS ===
+TAP_ENVIRONMENT=test
+TAP_WEBHOOK_SECRET=
+SENTRY_DSN= # TODO
+WO_ENABLED=true              # Work Orders module
+"""
 
 
 def _example_secrets_table() -> str:
@@ -417,10 +477,14 @@ def _example_secrets_table() -> str:
     return text[start : end if end != -1 else None]
 
 
-def _fixzit_env(uri: str, secret: str, auth: str, url: str) -> str:
+def _fixzit_env(uri: str, secret: str, auth: str | None, url: str, tap: str = "test") -> str:
+    # What `vercel env pull` writes for an environment built from the manifest: the names
+    # with an example value, the secrets, none of the empty optional ones. AUTH_SECRET is
+    # not in the application's .env.example: where set, it is an extra (WARN).
     return (
-        f'MONGODB_URI="{uri}"\nNEXTAUTH_SECRET="{secret}"\nAUTH_SECRET="{auth}"\n'
-        f'NEXTAUTH_URL="{url}"\n'
+        f'NODE_ENV="production"\nMONGODB_URI="{uri}"\nNEXTAUTH_SECRET="{secret}"\n'
+        + (f'AUTH_SECRET="{auth}"\n' if auth is not None else "")
+        + f'NEXTAUTH_URL="{url}"\nTAP_ENVIRONMENT="{tap}"\nWO_ENABLED="true"\n'
     )
 
 
@@ -434,14 +498,15 @@ def test_the_example_holds_production_to_the_applications_guards(
     staging = _fixzit_env(
         "mongodb+srv://fx:stg-Pw1x@stg.example.net/fixzit",
         "stg-nextauth-Q1",
-        "stg-auth-Q2",
+        None,
         "https://staging.fixzit.example",
     )
     production = _fixzit_env(
         "mongodb+srv://fx:prd-Pw2x@prd.example.net/fixzit",
         "prd-nextauth-Q3",
-        "prd-auth-Q4",
+        None,
         "https://fixzit.example",
+        tap="live",
     )
     if not healthy:
         production = (
@@ -474,6 +539,126 @@ def test_the_example_holds_production_to_the_applications_guards(
         "secrets.localhost",
     }, outcomes
     assert "ALLOW_TEST_USER_OTP_BYPASS (production)" in result.gate("secrets.forbidden")["reason"]
+
+
+def _example_rows(result: GateRunResult, check: str) -> list[tuple[str, str, str]]:
+    rows = result.gate(f"secrets.{check}")["evidence"]["findings"]
+    return [(r["name"], r.get("environment") or r["environments"], r["problem"]) for r in rows]
+
+
+def test_the_example_applies_the_applications_own_rules(tmp_path: Path, reference: Any) -> None:
+    (tmp_path / ".env.example").write_text(FIXZIT_MANIFEST)
+    shared = "shared-auth-Tq8w"  # staging's AUTH_SECRET is production's NEXTAUTH_SECRET
+    staging = (
+        'NODE_ENV="production"\nMONGODB_URI="mongodb://[::]:27017/fixzit"\n'
+        f'AUTH_SECRET="{shared}"\nNEXTAUTH_URL="https://staging.fixzit.example"\n'
+        'TAP_ENVIRONMENT="test"\nWO_ENABLED="true"\nSKIP_ENV_VALIDATION="true"\n'
+    )
+    production = (
+        'NODE_ENV="production"\nMONGODB_URI="mongodb://fx:Pw@[::1]:27017/fixzit"\n'
+        f'NEXTAUTH_SECRET="{shared}"\nNEXTAUTH_URL="https://fixzit.example"\n'
+        'TAP_ENVIRONMENT="live"\nWO_ENABLED="true"\nSKIP_ENV_VALIDATION="false"\n'
+        'DISABLE_MONGODB_FOR_BUILD="True"\n'  # the app compares === "true": not forbidden
+    )
+    files = {"staging": staging, "production": production}
+    result = _secrets_run(
+        tmp_path, reference.base_url, files, table=_example_secrets_table(), manifest=None
+    )
+    outcomes = _secret_outcomes(result)
+    # Only the names with an example value are required; TAP_ENVIRONMENT=test is Tap's
+    # sandbox mode (a placeholder of the secrets only).
+    assert outcomes["secrets.missing"] == "PASS", _example_rows(result, "missing")
+    assert outcomes["secrets.placeholder"] == "PASS", _example_rows(result, "placeholder")
+    assert _example_rows(result, "must_differ") == [
+        ("NEXTAUTH_SECRET or AUTH_SECRET", "staging, production", "same value")
+    ]
+    assert _example_rows(result, "forbidden") == [
+        ("SKIP_ENV_VALIDATION", "staging", "set to 'true', a forbidden value")
+    ]
+    assert _example_rows(result, "localhost") == [
+        ("MONGODB_URI", "staging", "points at ::"),
+        ("MONGODB_URI", "production", "points at ::1"),
+    ]
+    assert shared not in "\n".join(_artifacts(result).values())
+
+    # The application's substring rule on the secrets, and an alternative missing.
+    (tmp_path / "weak").mkdir()
+    (tmp_path / "weak" / ".env.example").write_text(FIXZIT_MANIFEST)
+    weak = production.replace(f'NEXTAUTH_SECRET="{shared}"', 'NEXTAUTH_SECRET="my-SuperSecret-9x"')
+    again = _secrets_run(
+        tmp_path / "weak",
+        reference.base_url,
+        {"staging": staging.replace(f'AUTH_SECRET="{shared}"\n', ""), "production": weak},
+        table=_example_secrets_table(),
+        manifest=None,
+    )
+    assert _example_rows(again, "placeholder") == [
+        ("NEXTAUTH_SECRET", "production", "contains a listed placeholder")
+    ]
+    assert _example_rows(again, "must_differ") == [
+        ("NEXTAUTH_SECRET or AUTH_SECRET", "staging", "none of the alternatives set (non-empty)")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("required", "missing"),
+    [
+        (
+            'required = "all"',
+            {
+                "COMPOSE_MONGODB_URI",
+                "MONGO_INITDB_ROOT_PASSWORD",
+                "SENTRY_DSN",
+                "TAP_WEBHOOK_SECRET",
+            },
+        ),
+        ('required = "non-empty"', set()),
+        ('required = ["TAP_WEBHOOK_SECRET", "NODE_ENV"]', {"TAP_WEBHOOK_SECRET"}),
+        (
+            'required_sections = ["CRITICAL: REQUIRED FOR PRODUCTION"]',
+            {"COMPOSE_MONGODB_URI", "MONGO_INITDB_ROOT_PASSWORD"},
+        ),
+        (
+            'required_sections = ["database (mongodb)"]',
+            {"COMPOSE_MONGODB_URI", "MONGO_INITDB_ROOT_PASSWORD"},
+        ),
+        (
+            'required = "non-empty"\nrequired_sections = ["PAYMENT GATEWAYS"]',
+            {"SENTRY_DSN", "TAP_WEBHOOK_SECRET"},
+        ),
+    ],
+    ids=["all", "non-empty", "list", "banner", "sub-header-any-case", "non-empty-and-section"],
+)
+def test_which_manifest_names_are_required(
+    tmp_path: Path, reference: Any, required: str, missing: set[str]
+) -> None:
+    (tmp_path / ".env.example").write_text(FIXZIT_MANIFEST)
+    env = _fixzit_env(
+        "mongodb+srv://app:Pw-long-9@x.example.net/f", "s-Secret1", "a-Auth2", "https://x"
+    )
+    table = (
+        '[env.staging.secrets]\nmanifest = ".env.example"\n'
+        'sources = { staging = "envs/staging.env" }\n' + required + "\n"
+    )
+    result = _secrets_run(
+        tmp_path, reference.base_url, {"staging": env}, table=table, manifest=None
+    )
+    rows = {name for name, _, _ in _example_rows(result, "missing")}
+    assert rows == missing
+    assert _secret_outcomes(result)["secrets.missing"] == ("FAIL" if missing else "PASS")
+
+
+def test_a_section_the_manifest_does_not_have_is_an_error(tmp_path: Path, reference: Any) -> None:
+    (tmp_path / ".env.example").write_text(FIXZIT_MANIFEST)
+    table = (
+        '[env.staging.secrets]\nmanifest = ".env.example"\n'
+        'sources = { staging = "envs/staging.env" }\nrequired_sections = ["PAYMENTS"]\n'
+    )
+    result = _secrets_run(
+        tmp_path, reference.base_url, {"staging": "A=1\n"}, table=table, manifest=None
+    )
+    assert _secret_outcomes(result)["secrets.missing"] == "ERROR"
+    assert "'PAYMENTS' is no section of .env.example" in result.gate("secrets.missing")["reason"]
 
 
 _NAMES = st.from_regex(r"[A-Z_][A-Z0-9_]{0,20}", fullmatch=True)

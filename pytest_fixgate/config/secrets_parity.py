@@ -42,7 +42,16 @@ SECRETS_CHECKS = (
     "localhost",
 )
 _PROCESS = "process:"
-_DEFAULT_PRODUCTION = ("production", "prod")
+# Vercel's guards hold preview deployments (where staging is pulled from) to the
+# production rules too.
+_DEFAULT_PRODUCTION = ("production", "prod", "preview", "staging")
+#: Which manifest names every environment must define.
+REQUIRED_MODES = ("all", "non-empty", "none")
+#: How a value is compared with a placeholder: equal (trimmed, any case), or containing
+#: it in any case (the application's ``value.toLowerCase().includes(p)``).
+PLACEHOLDER_MATCHES = ("exact", "substring")
+#: The placeholders key for every name without a list of its own.
+ANY_NAME = "*"
 
 
 @dataclass(frozen=True)
@@ -53,11 +62,28 @@ class SecretsConfig:
     base_dir: Path  # relative source and manifest paths resolve here
     manifest: str | None = None  # a dotenv-style file of the names every env must define
     optional: tuple[str, ...] = ()
-    must_differ: tuple[str, ...] = ()
+    must_differ: tuple[str, ...] = ()  # every name of must_differ_groups
     forbidden: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    placeholders: tuple[str, ...] = DEFAULT_PLACEHOLDERS
+    placeholders: tuple[str, ...] = DEFAULT_PLACEHOLDERS  # every listed one (public text)
     production: tuple[str, ...] = ()  # environments the localhost check applies to
     no_localhost: tuple[str, ...] = ("MONGODB_URI",)
+    # Which manifest names are required: "all", "non-empty" (with an example value),
+    # "none", or these names; plus every name under one of required_sections.
+    required: str | tuple[str, ...] = "all"
+    required_sections: tuple[str, ...] = ()
+    # Groups of alternatives (NEXTAUTH_SECRET or AUTH_SECRET); a single name is a group of one.
+    must_differ_groups: tuple[tuple[str, ...], ...] = ()
+    # environment -> name -> values it must not have (SKIP_ENV_VALIDATION = "true").
+    forbidden_values: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
+    # name (or "*") -> its placeholders; placeholder_match says how they are compared.
+    placeholder_rules: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    placeholder_match: str = "exact"
+
+    def placeholders_for(self, name: str) -> tuple[str, ...]:
+        """The placeholders a value of ``name`` is compared with."""
+        if not self.placeholder_rules:
+            return self.placeholders
+        return self.placeholder_rules.get(name, self.placeholder_rules.get(ANY_NAME, ()))
 
     @property
     def checks(self) -> tuple[str, ...]:
@@ -68,7 +94,7 @@ class SecretsConfig:
         out += ["empty", "placeholder"]
         if self.must_differ:
             out.append("must_differ")
-        if self.forbidden:
+        if self.forbidden or self.forbidden_values:
             out.append("forbidden")
         if self.production and self.no_localhost:
             out.append("localhost")
@@ -88,27 +114,129 @@ def _names(
     return tuple(dict.fromkeys(value))
 
 
-def _placeholders(table: ConfigTable) -> tuple[str, ...]:
+def _placeholders(table: ConfigTable) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
+    """(every placeholder listed, name -> its placeholders) from a list (every name) or a
+    table of name (or "*") -> list."""
     raw = table.get(
         "placeholders",
-        list,
+        (list, dict),
         list(DEFAULT_PLACEHOLDERS),
-        expected="a list of placeholder values or the shape '<...>'",
+        expected='a list of placeholder values, or a table of name (or "*") -> list',
     )
+    if isinstance(raw, list):
+        return _placeholder_list(table, "placeholders", raw), {}
+    rules: dict[str, tuple[str, ...]] = {}
+    for name, values in raw.items():
+        if name != ANY_NAME:
+            _names(table, "placeholders", [name], f"placeholders.{name}")
+        if not isinstance(values, list):
+            raise table.error(f"placeholders.{name}", values, "a list of placeholder values")
+        rules[name] = _placeholder_list(table, f"placeholders.{name}", values)
+    every = tuple(dict.fromkeys(v for values in rules.values() for v in values))
+    return every, rules
+
+
+def _placeholder_list(table: ConfigTable, key: str, raw: list[object]) -> tuple[str, ...]:
     out: list[str] = []
     for i, entry in enumerate(raw):
         if not isinstance(entry, str) or not entry.strip():
-            raise table.error(f"placeholders[{i}]", entry, "a non-empty string")
+            raise table.error(f"{key}[{i}]", entry, "a non-empty string")
         # "..." marks a shape; the only shape understood is "<...>": refuse others
         # rather than compare values against a pattern nobody can satisfy.
         if "..." in entry and entry != PLACEHOLDER_SHAPE:
             raise table.error(
-                f"placeholders[{i}]",
+                f"{key}[{i}]",
                 entry,
                 "a literal value, or the shape '<...>' (no other shape)",
             )
         out.append(entry)
     return tuple(out)
+
+
+def _envs(table: ConfigTable, where: str, env: str, sources: Mapping[str, str]) -> list[str]:
+    """The environments a per-environment key names: one of sources, or "*" for every one."""
+    if env == ANY_NAME:
+        return list(sources)
+    if env not in sources:
+        raise table.error(where, env, f"an environment of sources ({', '.join(sources)}) or *")
+    return [env]
+
+
+def _must_differ(table: ConfigTable) -> tuple[tuple[str, ...], ...]:
+    raw = table.get(
+        "must_differ",
+        list,
+        [],
+        expected='a list of names or of alternatives ([["NEXTAUTH_SECRET", "AUTH_SECRET"]])',
+    )
+    groups: list[tuple[str, ...]] = []
+    for i, entry in enumerate(raw):
+        if isinstance(entry, str):
+            groups.append(_names(table, "must_differ", [entry], f"must_differ[{i}]"))
+        elif isinstance(entry, list) and entry:
+            groups.append(_names(table, "must_differ", entry, f"must_differ[{i}]"))
+        else:
+            raise table.error(f"must_differ[{i}]", entry, "a name or a list of alternative names")
+    return tuple(dict.fromkeys(groups))
+
+
+def _forbidden_values(
+    table: ConfigTable, sources: Mapping[str, str]
+) -> dict[str, dict[str, tuple[str, ...]]]:
+    raw = table.get(
+        "forbidden_values",
+        dict,
+        {},
+        expected='a table of environment -> {NAME = ["value", ...]}',
+    )
+    out: dict[str, dict[str, tuple[str, ...]]] = {}
+    for env, names in raw.items():
+        where = f"forbidden_values.{env}"
+        if not isinstance(names, dict) or not names:
+            raise table.error(
+                where, names, '{NAME = ["value", ...]}, e.g. {SKIP_ENV_VALIDATION = ["true"]}'
+            )
+        for target in _envs(table, where, env, sources):
+            for name, values in names.items():
+                _names(table, "forbidden_values", [name], f"{where}.{name}")
+                if isinstance(values, str):
+                    values = [values]
+                if (
+                    not isinstance(values, list)
+                    or not values
+                    or not all(isinstance(v, str) for v in values)
+                ):
+                    raise table.error(f"{where}.{name}", values, "a value or a list of values")
+                out.setdefault(target, {})[name] = tuple(values)
+    return out
+
+
+def _required(
+    table: ConfigTable, manifest: str | None
+) -> tuple[str | tuple[str, ...], tuple[str, ...]]:
+    sections = table.get(
+        "required_sections", list, [], expected="a list of section titles of the manifest"
+    )
+    if not all(isinstance(t, str) and t.strip() for t in sections):
+        raise table.error("required_sections", sections, "a list of section titles")
+    default = "none" if sections else "all"
+    raw = table.get(
+        "required",
+        (str, list),
+        default,
+        expected=f"one of {', '.join(REQUIRED_MODES)}, or a list of names",
+    )
+    if raw == "non-empty" and manifest is None:
+        raise table.error("required", raw, "a manifest too: the names are read from it")
+    if sections and manifest is None:
+        raise table.error("required_sections", sections, "a manifest too: its sections")
+    if isinstance(raw, list):
+        return _names(table, "required", raw), tuple(t.strip() for t in sections)
+    if raw not in REQUIRED_MODES:
+        raise table.error(
+            "required", raw, f"one of {', '.join(REQUIRED_MODES)}, or a list of names"
+        )
+    return raw, tuple(t.strip() for t in sections)
 
 
 def parse_secrets(table: ConfigTable, ctx: KindContext) -> SecretsConfig:
@@ -124,9 +252,8 @@ def parse_secrets(table: ConfigTable, ctx: KindContext) -> SecretsConfig:
         sources[env] = spec
     manifest = table.get("manifest", str, None, expected="a path to a dotenv-style file")
     optional = _names(table, "optional", table.get("optional", list, [], expected="a list"))
-    must_differ = _names(
-        table, "must_differ", table.get("must_differ", list, [], expected="a list")
-    )
+    groups = _must_differ(table)
+    must_differ = tuple(dict.fromkeys(n for group in groups for n in group))
     if must_differ and len(sources) < 2:
         raise table.error(
             "must_differ", list(must_differ), "at least two environments in sources to compare"
@@ -136,11 +263,10 @@ def parse_secrets(table: ConfigTable, ctx: KindContext) -> SecretsConfig:
     )
     forbidden: dict[str, tuple[str, ...]] = {}
     for env, names in forbidden_raw.items():
-        if env not in sources:
-            raise table.error(
-                f"forbidden.{env}", env, f"an environment of sources ({', '.join(sources)})"
-            )
-        forbidden[env] = _names(table, "forbidden", names, f"forbidden.{env}")
+        for target in _envs(table, f"forbidden.{env}", env, sources):
+            found = _names(table, "forbidden", names, f"forbidden.{env}")
+            forbidden[target] = tuple(dict.fromkeys((*forbidden.get(target, ()), *found)))
+    forbidden_values = _forbidden_values(table, sources)
     production_raw = table.get(
         "production", list, None, expected="a list of environment names from sources"
     )
@@ -158,6 +284,13 @@ def parse_secrets(table: ConfigTable, ctx: KindContext) -> SecretsConfig:
         "no_localhost",
         table.get("no_localhost", list, ["MONGODB_URI"], expected="a list of variable names"),
     )
+    placeholders, rules = _placeholders(table)
+    match = table.get(
+        "placeholder_match", str, "exact", expected=f"one of {', '.join(PLACEHOLDER_MATCHES)}"
+    )
+    if match not in PLACEHOLDER_MATCHES:
+        raise table.error("placeholder_match", match, f"one of {', '.join(PLACEHOLDER_MATCHES)}")
+    required, sections = _required(table, manifest)
     config = SecretsConfig(
         sources=sources,
         base_dir=ctx.base_dir,
@@ -165,9 +298,15 @@ def parse_secrets(table: ConfigTable, ctx: KindContext) -> SecretsConfig:
         optional=optional,
         must_differ=must_differ,
         forbidden=forbidden,
-        placeholders=_placeholders(table),
+        placeholders=placeholders,
         production=production,
         no_localhost=no_localhost,
+        required=required,
+        required_sections=sections,
+        must_differ_groups=groups,
+        forbidden_values=forbidden_values,
+        placeholder_rules=rules,
+        placeholder_match=match,
     )
     table.finish()
     return config

@@ -38,8 +38,10 @@ __all__ = [
     "DotenvError",
     "EnvSource",
     "SourceMissing",
+    "manifest_sections",
     "parse_dotenv",
     "read_dotenv",
+    "read_dotenv_text",
     "read_source",
 ]
 
@@ -153,6 +155,12 @@ def _quoted(
 def read_dotenv(path: Path, *, label: str | None = None) -> dict[str, str]:
     """Parse the dotenv file at ``path``; a missing or unreadable file is :class:`SourceMissing`."""
     shown = label or str(path)
+    return parse_dotenv(read_dotenv_text(path, label=shown), label=shown)
+
+
+def read_dotenv_text(path: Path, *, label: str | None = None) -> str:
+    """The text of the dotenv file at ``path`` (bounded read); errors as :func:`read_dotenv`."""
+    shown = label or str(path)
     try:
         text = read_text(path, max_bytes=DOTENV_MAX_BYTES)
     except FileNotFoundError:
@@ -163,7 +171,47 @@ def read_dotenv(path: Path, *, label: str | None = None) -> dict[str, str]:
         raise SourceMissing(
             f"{shown}: cannot read ({exc.strerror or type(exc).__name__})"
         ) from None
-    return parse_dotenv(text, label=shown)
+    return text
+
+
+# A banner rule "# =====" (10 or more), and a sub-header "# === TITLE ===".
+_RULE = re.compile(r"^#\s*={10,}\s*$")
+_SUBHEADER = re.compile(r"^#\s*={3}\s*(.+?)\s*={3}\s*$")
+_ASSIGNED = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.\-]*)\s*=")
+
+
+def manifest_sections(text: str) -> dict[str, tuple[str, ...]]:
+    """name -> the titles of the comment headers it is under, as a ``.env.example`` lays
+    them out: a banner (a ``# ====`` rule, a ``# TITLE`` line, a rule) opens a section,
+    a ``# === TITLE ===`` line a sub-section of it. A name under a sub-section is in
+    both; a name defined twice is in the sections of both places."""
+    out: dict[str, tuple[str, ...]] = {}
+    banner = sub = ""
+    opening = False  # between a banner's first rule and its title
+    in_banner = False  # between a banner's title and its closing rule
+    for line in text.replace("\r\n", "\n").split("\n"):
+        stripped = line.strip()
+        if _RULE.match(stripped):
+            if in_banner:
+                in_banner = False
+            else:
+                opening = True  # a rule right after a rule opens again
+            continue
+        if opening and stripped.startswith("#"):
+            title = stripped.lstrip("#").strip()
+            if title:
+                banner, sub, opening, in_banner = title, "", False, True
+            continue
+        if in_banner and stripped.startswith("#"):
+            continue  # more lines of the banner's text, up to its closing rule
+        opening = in_banner = False
+        if (m := _SUBHEADER.match(stripped)) is not None:
+            sub = m.group(1)
+            continue
+        if (m := _ASSIGNED.match(line)) is not None:
+            titles = tuple(t for t in (banner, sub) if t)
+            out[m.group(1)] = tuple(dict.fromkeys((*out.get(m.group(1), ()), *titles)))
+    return out
 
 
 def read_source(spec: str, base_dir: Path, environ: Mapping[str, str] | None = None) -> EnvSource:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -21,7 +22,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from pytest_fixgate.config.secrets_parity import PLACEHOLDER_SHAPE, SecretsConfig
-from pytest_fixgate.measurements.dotenv import PROCESS_SOURCE, read_dotenv, read_source
+from pytest_fixgate.errors import ProbeError
+from pytest_fixgate.measurements.dotenv import (
+    PROCESS_SOURCE,
+    manifest_sections,
+    parse_dotenv,
+    read_dotenv_text,
+    read_source,
+)
 from pytest_fixgate.redaction import COMMON_WORDS, MIN_FOUND, Redactor, maskable_values
 
 __all__ = [
@@ -52,6 +60,8 @@ class EnvFacts:
     empty: frozenset[str]
     placeholders: Mapping[str, str]  # name -> "a listed placeholder" | "<...>-shaped"
     local: Mapping[str, str]  # name -> the local host it points at
+    # name -> the forbidden value (from the config: public text) it is set to.
+    forbidden_values: Mapping[str, str] = field(default_factory=dict)
     # name -> salted fingerprint, for must_differ names only; in memory, never shown.
     fingerprints: Mapping[str, bytes] = field(default_factory=dict, repr=False, compare=False)
 
@@ -75,12 +85,17 @@ class SecretsReading:
         )
 
 
-def placeholder_kind(value: str, placeholders: Iterable[str]) -> str | None:
-    """How ``value`` is a placeholder ("a listed placeholder", "<...>-shaped"), or None."""
+def placeholder_kind(value: str, placeholders: Iterable[str], match: str = "exact") -> str | None:
+    """How ``value`` is a placeholder ("a listed placeholder", "contains a listed
+    placeholder", "<...>-shaped"), or None. ``match="substring"`` is the application's
+    ``value.toLowerCase().includes(p)``."""
     text = value.strip()
+    placeholders = tuple(placeholders)
     literal = {p.lower() for p in placeholders if p != PLACEHOLDER_SHAPE}
     if text.lower() in literal:
         return "a listed placeholder"
+    if match == "substring" and any(p in value.lower() for p in literal):
+        return "contains a listed placeholder"
     if PLACEHOLDER_SHAPE in placeholders and len(text) >= 3 and text[0] == "<" and text[-1] == ">":
         return "<...>-shaped"
     return None
@@ -103,10 +118,21 @@ def _hosts(value: str) -> list[str]:
     return [h.lower() for h in out if h]
 
 
+def _local_address(host: str) -> bool:
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])  # fe80::1%eth0
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # ::ffff:127.0.0.1
+    return address.is_loopback or address.is_unspecified
+
+
 def is_local_uri(value: str) -> str | None:
-    """The local host a URI points at (localhost, 127.x, ::1, 0.0.0.0), or None."""
+    """The local host a URI points at (localhost, 127.x, ::1, [::1], ::, 0.0.0.0, and
+    their IPv4-mapped forms), or None."""
     for host in _hosts(value):
-        if host in _LOCAL_HOSTS or host.startswith("127.") or host.endswith(".localhost"):
+        if host in _LOCAL_HOSTS or host.endswith(".localhost") or _local_address(host):
             return host
     return None
 
@@ -131,12 +157,17 @@ def read_secrets(
 ) -> SecretsReading:
     """Read the manifest and every source; a missing file or a bad line raises ProbeError."""
     manifest: frozenset[str] | None = None
+    examples: dict[str, str] = {}
+    sections: dict[str, tuple[str, ...]] = {}
     if config.manifest is not None:
         path = Path(config.manifest)
-        # Only names: the example values of a committed .env.example are public text,
-        # and masking "3000" or "development" would garble the reports for nothing.
+        # Names, whether each has an example value, and its sections: the example values
+        # of a committed .env.example are public text, never added to the redaction.
         path = path if path.is_absolute() else config.base_dir / path
-        manifest = frozenset(read_dotenv(path, label=config.manifest))
+        text = read_dotenv_text(path, label=config.manifest)
+        examples = parse_dotenv(text, label=config.manifest)
+        sections = manifest_sections(text)
+        manifest = frozenset(examples)
     raw: dict[str, Mapping[str, str]] = {}
     for env, spec in config.sources.items():
         source = read_source(spec, config.base_dir, environ)
@@ -146,6 +177,10 @@ def read_secrets(
     asked = set(manifest or ()) | set(config.must_differ) | set(config.no_localhost)
     for names in config.forbidden.values():
         asked.update(names)
+    for valued in config.forbidden_values.values():
+        asked.update(valued)
+    if isinstance(config.required, tuple):
+        asked.update(config.required)
     if manifest is None:
         for env, spec in config.sources.items():
             if spec != PROCESS_SOURCE:
@@ -161,14 +196,43 @@ def read_secrets(
     facts = tuple(
         _facts(env, config.sources[env], raw[env], asked, config, salt) for env in config.sources
     )
-    if manifest is not None:
-        required = manifest - set(config.optional)
-    else:
-        union: set[str] = set()
-        for f in facts:
-            union.update(f.names)
-        required = frozenset(union - set(config.optional))
+    union: set[str] = set()
+    for f in facts:
+        union.update(f.names)
+    required = _required(config, manifest, examples, sections, frozenset(union))
     return SecretsReading(config=config, manifest=manifest, required=required, envs=facts)
+
+
+def _required(
+    config: SecretsConfig,
+    manifest: frozenset[str] | None,
+    examples: Mapping[str, str],
+    sections: Mapping[str, tuple[str, ...]],
+    union: frozenset[str],
+) -> frozenset[str]:
+    """The names every environment must define: ``required`` (all / non-empty / none /
+    a list), plus every name under one of ``required_sections``, less ``optional``."""
+    if isinstance(config.required, tuple):
+        names = set(config.required)
+    elif config.required == "all":
+        names = set(manifest if manifest is not None else union)
+    elif config.required == "non-empty":
+        names = {k for k, v in examples.items() if v.strip()}
+    else:
+        names = set()
+    if config.required_sections:
+        titles = {t for ts in sections.values() for t in ts}
+        by_fold = {t.casefold(): t for t in titles}
+        unknown = [t for t in config.required_sections if t.casefold() not in by_fold]
+        if unknown:
+            known = "; ".join(sorted(titles))[:600]
+            raise ProbeError(
+                f"required_sections: {', '.join(repr(t) for t in unknown)} is no section "
+                f"of {config.manifest} (its sections: {known})"
+            )
+        wanted = {t.casefold() for t in config.required_sections}
+        names.update(n for n, ts in sections.items() if any(t.casefold() in wanted for t in ts))
+    return frozenset(names - set(config.optional))
 
 
 def _facts(
@@ -185,7 +249,14 @@ def _facts(
     placeholders = {
         k: kind
         for k, v in scoped.items()
-        if v.strip() and (kind := placeholder_kind(v, config.placeholders)) is not None
+        if v.strip()
+        and (kind := placeholder_kind(v, config.placeholders_for(k), config.placeholder_match))
+        is not None
+    }
+    forbidden_values = {
+        k: v
+        for k, values in config.forbidden_values.get(env, {}).items()
+        if k in scoped and (v := scoped[k]) in values
     }
     local = {
         k: host
@@ -205,5 +276,6 @@ def _facts(
         empty=empty,
         placeholders=placeholders,
         local=local,
+        forbidden_values=forbidden_values,
         fingerprints=fingerprints,
     )

@@ -14,12 +14,13 @@ __all__ = ["CHECK_RULES", "judge_secrets_check"]
 
 #: What each check holds every environment to (the gate's threshold line).
 CHECK_RULES = {
-    "missing": "every manifest name (but optional ones) defined in every environment",
+    "missing": "every required name (but optional ones) defined in every environment",
     "extra": "no name outside the manifest (WARN: the manifest or the environment is stale)",
     "empty": "no required or must_differ name set to an empty value",
-    "placeholder": "no value equal to a listed placeholder (any case) or shaped <...>",
-    "must_differ": "each must_differ name has a different value in every environment",
-    "forbidden": "no forbidden name present at all, whatever its value",
+    "placeholder": "no value that is a listed placeholder of its name (any case) or shaped <...>",
+    "must_differ": "each must_differ name (or group of alternatives) set, and different in "
+    "every environment",
+    "forbidden": "no forbidden name present at all, and no name set to a forbidden value",
     "localhost": "no production URI (no_localhost names) pointing at localhost",
 }
 
@@ -125,6 +126,16 @@ def _placeholder(reading: SecretsReading) -> list[dict[str, Any]]:
 def _forbidden(reading: SecretsReading) -> list[dict[str, Any]]:
     rows = []
     for e in reading.envs:
+        for name, value in sorted(e.forbidden_values.items()):
+            # The value shown is the config's own forbidden value (public), never a secret.
+            rows.append(
+                {
+                    "name": name,
+                    "environment": e.env,
+                    "source": e.source,
+                    "problem": f"set to {value!r}, a forbidden value",
+                }
+            )
         for name in reading.config.forbidden.get(e.env, ()):
             if name in e.names:
                 rows.append(
@@ -139,22 +150,36 @@ def _forbidden(reading: SecretsReading) -> list[dict[str, Any]]:
 
 
 def _must_differ(reading: SecretsReading) -> list[dict[str, Any]]:
+    """Per group (a name, or alternatives such as NEXTAUTH_SECRET or AUTH_SECRET): every
+    value set in one environment must differ from every value set in another (across
+    the alternatives too), and a group of alternatives must be set in every one."""
     rows: list[dict[str, Any]] = []
-    for name in reading.config.must_differ:
-        defined = [e for e in reading.envs if name in e.fingerprints]
-        groups: dict[bytes, list[str]] = {}
-        for e in defined:
-            groups.setdefault(e.fingerprints[name], []).append(e.env)
-        for envs in groups.values():
-            if len(envs) > 1:
+    for group in reading.config.must_differ_groups:
+        label = " or ".join(group)
+        owners: dict[bytes, list[str]] = {}
+        defined: list[str] = []
+        for e in reading.envs:
+            prints = {e.fingerprints[n] for n in group if n in e.fingerprints}
+            if prints:
+                defined.append(e.env)
+            elif len(group) > 1:
                 rows.append(
-                    {"name": name, "environments": ", ".join(envs), "problem": "same value"}
+                    {
+                        "name": label,
+                        "environments": e.env,
+                        "problem": "none of the alternatives set (non-empty)",
+                    }
                 )
-        if len(defined) < 2:
-            have = ", ".join(e.env for e in defined) or "no environment"
+            for fingerprint in prints:
+                owners.setdefault(fingerprint, []).append(e.env)
+        shared = {", ".join(envs) for envs in owners.values() if len(envs) > 1}
+        for envs in sorted(shared):
+            rows.append({"name": label, "environments": envs, "problem": "same value"})
+        if len(defined) < 2 and len(group) == 1:
+            have = ", ".join(defined) or "no environment"
             rows.append(
                 {
-                    "name": name,
+                    "name": label,
                     "environments": have,
                     "problem": "not compared: set (non-empty) in fewer than two environments",
                 }
@@ -162,12 +187,16 @@ def _must_differ(reading: SecretsReading) -> list[dict[str, Any]]:
     return rows
 
 
+_NONE_SET = "none of the alternatives set (non-empty)"
+
+
 def _judge_must_differ(reading: SecretsReading, rows: list[dict[str, Any]]) -> Finding:
-    same = [r for r in rows if r["problem"] == "same value"]
+    same = [r for r in rows if r["problem"] in ("same value", _NONE_SET)]
     if same:
         return _finding(
             Outcome.FAIL,
-            f"{len(same)} must_differ name(s) share a value across environments: {_listing(same)}",
+            f"{len(same)} must_differ name(s) share a value across environments or are not "
+            f"set at all: {_listing(same)}",
             "must_differ",
             reading,
             rows,
