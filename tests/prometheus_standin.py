@@ -1,8 +1,10 @@
 """A stand-in for Prometheus's HTTP API on 127.0.0.1: instant queries (``/api/v1/query``).
 
-Prometheus is not installed here (no package, no binary), so the watch's
-Prometheus source is tested against this real HTTP server speaking the
-documented format (https://prometheus.io/docs/prometheus/latest/querying/api/):
+The watch's Prometheus source is tested end to end against a real Prometheus
+(tests/test_prometheus_real.py); this stand-in, speaking the documented
+format (https://prometheus.io/docs/prometheus/latest/querying/api/), stays
+for the faults a real Prometheus does not produce on demand (a 500, several
+series of one query, a query answered with an error):
 
 - ``GET|POST /api/v1/query?query=<PromQL>[&time=...]`` ->
   ``{"status": "success", "data": {"resultType": "vector", "result":
