@@ -317,7 +317,7 @@ def _secret(env: str, name: str) -> str:
     return hashlib.sha256(f"replica-{env}-{name}".encode()).hexdigest()[:40]
 
 
-def env_values(env: str, staging_uri: str) -> dict[str, str]:
+def env_values(env: str) -> dict[str, str]:
     """The variables a deployment of ``env`` defines, derived from the manifest: every
     name with a default, every empty name a deployment sets (secrets differ per env)."""
     host = {"staging": "https://staging.fixzit.sa", "production": "https://fixzit.sa"}[env]
@@ -331,9 +331,9 @@ def env_values(env: str, staging_uri: str) -> dict[str, str]:
         "NODE_ENV": "production",
         "NEXT_PUBLIC_APP_URL": host,
         "BASE_URL": host,
-        "MONGODB_URI": staging_uri
-        if env == "staging"
-        else "mongodb+srv://fixzit-prod.cluster.example.net/fixzit",
+        # As Vercel holds them: each deployment's Atlas cluster (the gates reach the
+        # replica's staging through the job's own MONGODB_URI, not through this file).
+        "MONGODB_URI": f"mongodb+srv://fixzit-{env}.cluster.example.net/fixzit",
         "MONGODB_DB": "fixzit",
         "AUTH_TRUST_HOST": "true",
         # Tap's sandbox on staging is its legitimate "test" mode, not a placeholder.
@@ -404,7 +404,7 @@ def build_replica(root: Path, staging_uri: str, *, lodash: str = "4.17.21") -> R
     _write(root / ".env.example", _manifest_text())
     secrets: dict[str, str] = {}
     for env in ("staging", "production"):
-        values = env_values(env, staging_uri)
+        values = env_values(env)
         write_env_file(root, env, values)
         secrets |= {f"{env}:{k}": v for k, v in values.items() if v == _secret(env, k)}
     # The team's audit waivers: none (the example's own file is a shape to copy).

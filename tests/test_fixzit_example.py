@@ -328,19 +328,26 @@ def test_the_healthy_run_shows_no_secret(healthy: Run) -> None:
 
 def _secrets_drift(staging: Staging, replica: Replica) -> None:
     # Production reuses staging's session secret.
-    values = env_values("production", staging.uri)
-    values["NEXTAUTH_SECRET"] = env_values("staging", staging.uri)["NEXTAUTH_SECRET"]
+    values = env_values("production")
+    values["NEXTAUTH_SECRET"] = env_values("staging")["NEXTAUTH_SECRET"]
+    write_env_file(replica.root, "production", values)
+
+
+def _missing_in_production(staging: Staging, replica: Replica) -> None:
+    # A name the manifest gives an example value (so required) is not set in production.
+    values = env_values("production")
+    del values["NEXT_PUBLIC_APP_URL"]
     write_env_file(replica.root, "production", values)
 
 
 def _otp_bypass_in_production(staging: Staging, replica: Replica) -> None:
-    values = env_values("production", staging.uri) | {"NEXTAUTH_BYPASS_OTP_ALL": "true"}
+    values = env_values("production") | {"NEXTAUTH_BYPASS_OTP_ALL": "true"}
     write_env_file(replica.root, "production", values)
 
 
 def _unknown_override(staging: Staging, replica: Replica) -> None:
     # lib/feature-flags.ts maps FEATURE_UI_NEW_DASHBOARD to ui.new.dashboard: no flag.
-    values = env_values("staging", staging.uri) | {"FEATURE_UI_NEW_DASHBOARD": "true"}
+    values = env_values("staging") | {"FEATURE_UI_NEW_DASHBOARD": "true"}
     write_env_file(replica.root, "staging", values)
 
 
@@ -397,6 +404,9 @@ class Fault:
 # Faults planted in the replica's files: the staging deployment stays healthy.
 FILE_FAULTS: dict[str, Fault] = {
     "secrets-drift": Fault(_secrets_drift, {"secrets.must_differ": "FAIL"}, "NEXTAUTH_SECRET"),
+    "production-misses-a-name": Fault(
+        _missing_in_production, {"secrets.missing": "FAIL"}, "NEXT_PUBLIC_APP_URL"
+    ),
     "otp-bypass-in-production": Fault(
         _otp_bypass_in_production, {"secrets.forbidden": "FAIL"}, "NEXTAUTH_BYPASS_OTP_ALL"
     ),
