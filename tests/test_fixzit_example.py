@@ -97,11 +97,7 @@ HEALTHY: dict[str, str] = {
     "audit.node": "PASS",
 }
 # Gates whose feature (issue 14) has not landed: they truly fail on the healthy replica.
-NOT_LANDED: dict[str, str] = {
-    "secrets.missing": "issue 14 secrets: a manifest's empty names cannot be declared optional",
-    "secrets.placeholder": "issue 14 secrets: placeholders cannot be scoped (TAP_ENVIRONMENT)",
-    "secrets.must_differ": "issue 14 secrets: must_differ has no alternatives (AUTH_SECRET)",
-}
+NOT_LANDED: dict[str, str] = {}
 
 
 @dataclass
