@@ -567,3 +567,19 @@ def test_bad_auth_shape_or_direct_config_is_a_usage_error(
     result = _flags_run(tmp_path, reference, table + "\nintended = { a = true }\n", "", None)
     assert result.exit_code == 4, result.output
     assert message in result.output, result.output
+
+
+def test_a_session_value_that_would_add_cookies_is_refused_unsent(
+    tmp_path: Path, servers: tuple[_Recorder, _Recorder]
+) -> None:
+    server = servers[0]
+    config = staging_config(
+        _url(server), "[env.staging.flags]\n" + COOKIE_TABLE + "intended = { a = true }\n"
+    )
+    planted = "Zq9-session; role=SUPER_ADMIN"
+    result = run_gate(tmp_path, config, suite=SUITE, environ={"T_SESSION": planted})
+    assert _flag_outcomes(result) == {"flags.rollout": "ERROR"}, result.output
+    assert "$T_SESSION" in result.gate("flags.rollout")["reason"]
+    assert "not a cookie value" in result.gate("flags.rollout")["reason"]
+    assert server.seen == []
+    assert "Zq9-session" not in _all_artifacts(result)
