@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from pytest_fixgate.reference import (
     MongoServer,
@@ -35,6 +36,11 @@ from pytest_fixgate.reference import (
     redis_server,
     reference_service,
 )
+
+# Property tests check results, not speed: on 2 shared cores Hypothesis's 200 ms
+# deadline failed correct code (a 205 ms example of test_stats under load).
+settings.register_profile("fixgate", deadline=None)
+settings.load_profile("fixgate")
 
 _PLUGIN_DIR = str(Path(__file__).with_name("plugins"))
 _SNAPSHOT_PLUGIN = "fixgate_report_snapshots"

@@ -238,7 +238,7 @@ def test_an_environment_is_audited_by_its_site_packages(
         ({"tool": "pip-audit", "requirements": []}, "at least one requirement file"),
         ({"tool": "pip-audit", "requirements": ["r.txt"], "directory": "."}, "not pip-audit"),
         ({"tool": "npm", "audit_level": "severe"}, "low | moderate | high | critical"),
-        ({"tool": "npm", "registry": "https://u:pw@registry.example/"}, "without credentials"),
+        ({"tool": "npm", "registry": "https://u:pw@registry.example/"}, "carry credentials"),
         ({"tool": "npm", "osv_url": "ftp://osv.example"}, "an http(s) URL"),
         ({"tool": "npm", "fetch_retries": -1}, "0 or more"),
         ({"tool": "npm", "prod_only": True}, "did you mean 'production_only'?"),

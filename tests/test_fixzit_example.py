@@ -10,12 +10,13 @@ app: ``workorders`` with ``orgId`` and its named indexes, ``background_jobs``,
 scripts, the npm advisory stand-in for the audit, a mongodump-layout backup of
 staging taken before the run.
 
-The load table is left out of the proof: the example's one user stays under the
+The load table is left out of these runs: the example's one user stays under the
 application's 120 requests/min per route, so its five minutes are what it takes to
 collect ``min_samples = 400`` requests; nothing shorter could PASS, and nothing in the
 config lets an environment shorten it. The runs name every gate file but the load
 one, so the two load gates end ERROR "did not run" (completeness) and are the only
-ones the healthy decision may hold on.
+ones the healthy decision may hold on. tests/test_fixzit_example_promote.py runs the
+whole example, its five minutes of load included, once, and PROMOTEs.
 """
 
 from __future__ import annotations
@@ -57,7 +58,11 @@ from pytest_fixgate.reference import (
 )
 from pytest_fixgate.reference.advisory_server import AdvisoryServer
 
-pytestmark = pytest.mark.skipif(shutil.which("pnpm") is None, reason="pnpm is not installed")
+pytestmark = [
+    pytest.mark.skipif(shutil.which("pnpm") is None, reason="pnpm is not installed"),
+    # One worker computes the module's runs once (its fixtures are module-scoped).
+    pytest.mark.xdist_group("fixzit"),
+]
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "fixzit.toml"
 HEALTH_TOKEN = "replica-health-" + os.urandom(6).hex()
