@@ -49,6 +49,21 @@ _SNAPSHOTS = Path(tempfile.mkdtemp(prefix="fixgate-report-snapshots-"))
 atexit.register(shutil.rmtree, _SNAPSHOTS, True)
 
 
+# In CI a missing tool fails the run instead of skipping the tests that need it: a green
+# CI that ran none of the Prometheus, npm or browser tests would prove nothing.
+CI_TOOLS = ("redis-server", "chromium", "node", "npm", "pnpm", "prometheus", "promtool")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not os.environ.get("CI"):
+        return
+    missing = [tool for tool in CI_TOOLS if shutil.which(tool) is None]
+    if missing:
+        raise pytest.UsageError(
+            f"CI is set but not installed: {', '.join(missing)} (scripts/setup-test-machine.sh)"
+        )
+
+
 def pytest_configure(config: pytest.Config) -> None:
     if getattr(config.option, "numprocesses", None) and not os.environ.get("PYTEST_XDIST_WORKER"):
         return  # the xdist controller runs no test; its workers would inherit the plugin
