@@ -15,8 +15,9 @@ application's 120 requests/min per route, so its five minutes are what it takes 
 collect ``min_samples = 400`` requests; nothing shorter could PASS, and nothing in the
 config lets an environment shorten it. The runs name every gate file but the load
 one, so the two load gates end ERROR "did not run" (completeness) and are the only
-ones the healthy decision may hold on. tests/test_fixzit_example_promote.py runs the
-whole example, its five minutes of load included, once, and PROMOTEs.
+ones the healthy decision may hold on. One more run, beside them, is the whole
+example, its five minutes of load included, against a healthy staging of its own: it
+PROMOTEs.
 """
 
 from __future__ import annotations
@@ -188,18 +189,23 @@ def gate_replica(
     staging: Staging,
     registry: AdvisoryServer,
     plant: Callable[[Replica], None] | None = None,
+    *,
+    whole: bool = False,
 ) -> Run:
+    """One gate run of the example on a replica; ``whole``: every gate file, the load
+    one included (its five minutes), else every file but the load one."""
     replica = build_replica(root, staging.uri)
     if plant is not None:
         plant(replica)
     before = fingerprint(staging.uri)
+    files = [] if whole else GATE_FILES[1:]
     result = run_gate(
         root,
         example_in(root, staging.service.base_url),
-        *GATE_FILES[1:],
-        suite=Path(GATE_FILES[0]),
+        *files,
+        suite=GATES if whole else Path(GATE_FILES[0]),
         environ=environ(staging, registry),
-        timeout=240,
+        timeout=600 if whole else 240,
     )
     return Run(result, replica, before == fingerprint(staging.uri))
 
@@ -214,7 +220,10 @@ def all_runs(
     staging fault against a staging deployment of its own."""
     plants: dict[str, Callable[[Replica], None] | None] = {"healthy": None}
     plants |= {name: _planter(fault, staging) for name, fault in FILE_FAULTS.items()}
-    with ThreadPoolExecutor(3) as pool:
+    # A fourth thread: the whole example's run (load included) waits on its one user
+    # for five minutes, beside the others.
+    with ThreadPoolExecutor(4) as pool:
+        whole = pool.submit(_whole_example_run, tmp_path_factory.mktemp("whole"), registry)
         futures = {
             name: pool.submit(gate_replica, tmp_path_factory.mktemp(name), staging, registry, plant)
             for name, plant in plants.items()
@@ -223,7 +232,14 @@ def all_runs(
             name: pool.submit(_run_on_own_staging, name, tmp_path_factory.mktemp(name), registry)
             for name in STAGING_FAULTS
         }
+        futures["whole"] = whole
         return {name: future.result() for name, future in futures.items()}
+
+
+def _whole_example_run(root: Path, registry: AdvisoryServer) -> Run:
+    # A healthy staging of its own: the load's requests count against its rate limit only.
+    with staging_deployment() as own:
+        return gate_replica(root, own, registry, whole=True)
 
 
 def _run_on_own_staging(name: str, root: Path, registry: AdvisoryServer) -> Run:
@@ -304,6 +320,22 @@ def test_the_healthy_replica_holds_only_on_the_load_left_out(healthy: Run) -> No
     verdict = healthy.result.verdict
     assert verdict["decision"] == "HOLD"
     assert _blocking(healthy) == LOAD_GATES, verdict["reason"]
+
+
+def test_the_whole_example_promotes_the_healthy_replica(all_runs: dict[str, Run]) -> None:
+    # Every gate file, the load one included: the five minutes the rate limit forces.
+    run = all_runs["whole"]
+    verdict = run.result.verdict
+    assert verdict["decision"] == "PROMOTE", verdict["reason"]
+    assert run.result.exit_code == 0, run.result.output[-3000:]
+    assert set(run.result.outcomes()) == set(HEALTHY) | LOAD_GATES
+    for gate_id in LOAD_GATES:
+        gate = run.result.gate(gate_id)
+        assert gate["outcome"] == "PASS", gate["reason"]
+        assert gate["samples"] >= 400, gate
+    for gate_id, outcome in HEALTHY.items():
+        assert run.result.gate(gate_id)["outcome"] == outcome, run.result.gate(gate_id)["reason"]
+    assert run.unchanged, "the whole example's run changed staging's data"
 
 
 def test_the_healthy_run_leaves_staging_unchanged(healthy: Run) -> None:
