@@ -17,11 +17,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pytest_fixgate.errors import ProbeBadResponse, ProbeError
-from pytest_fixgate.measurements.http_probe import shared_ssl_context, translate_errors
-from pytest_fixgate.measurements.secrets import read_secret
 from pytest_fixgate.redaction import Redactor
 from pytest_fixgate.watch.engine import Count, Reading
 from pytest_fixgate.watch.rules import AlertsWatch
+from pytest_fixgate.watch.sources.prometheus import api_data, api_get, open_api_client
 
 if TYPE_CHECKING:
     import httpx
@@ -34,10 +33,7 @@ __all__ = ["AlertsSource", "firing_by_severity"]
 
 def firing_by_severity(body: Any, watch: AlertsWatch, url: str) -> dict[str, list[str]]:
     """SEV-N -> names (``alertname``) of our firing alerts, from an /api/v1/alerts answer."""
-    if not isinstance(body, dict) or body.get("status") != "success":
-        error = body.get("error") if isinstance(body, dict) else None
-        raise ProbeBadResponse(f"{url}: Prometheus answered an error: {error!r}"[:300], target=url)
-    alerts = (body.get("data") or {}).get("alerts")
+    alerts = api_data(body, url).get("alerts")
     if not isinstance(alerts, list):
         raise ProbeBadResponse(f"{url}: no data.alerts list in the answer", target=url)
     out: dict[str, list[str]] = {}
@@ -67,17 +63,11 @@ class AlertsSource:
 
     @classmethod
     def open(cls, cfg: WatchConfig, env: EnvConfig, redactor: Redactor) -> AlertsSource:
-        import httpx
-
         watch = cfg.alerts
         if watch is None:
             raise ProbeError(f"env.{env.name}: the alerts source needs [watch.alerts]")
-        headers = {}
-        if watch.token_env:
-            token = read_secret(watch.token_env, f"env.{env.name}.watch.alerts.token_env")
-            headers["Authorization"] = f"Bearer {token}"
-        timeout_s = min(env.timeout_s, cfg.interval_s)
-        client = httpx.Client(verify=shared_ssl_context(), timeout=timeout_s)
+        where = f"env.{env.name}.watch.alerts.token_env"
+        client, headers, timeout_s = open_api_client(watch.token_env, where, cfg, env)
         mapping = ", ".join(f"{v}={s}" for v, s in watch.severities.items())
         match = ", ".join(f'{k}="{v}"' for k, v in watch.match.items())
         method = f"GET {watch.url}/api/v1/alerts: firing alerts by {watch.label} ({mapping})"
@@ -87,14 +77,7 @@ class AlertsSource:
 
     def sample(self) -> Mapping[str, Reading]:
         url = f"{self.watch.url}/api/v1/alerts"
-        with translate_errors(url, self.timeout_s, self.redactor):
-            response = self.client.get(url, headers=self.headers)
-        try:
-            body = response.json()
-        except ValueError:
-            raise ProbeBadResponse(
-                f"{url}: HTTP {response.status_code}, not JSON", target=url
-            ) from None
+        body = api_get(self.client, url, self.headers, self.timeout_s, self.redactor)
         firing = firing_by_severity(body, self.watch, url)
         out: dict[str, Reading] = {
             f"sev{n}": Count(len(firing.get(f"SEV-{n}", []))) for n in range(1, 5)

@@ -27,17 +27,56 @@ if TYPE_CHECKING:
     from pytest_fixgate.config.schema import EnvConfig
     from pytest_fixgate.watch.rules import WatchConfig
 
-__all__ = ["PrometheusSource", "parse_query_answer"]
+__all__ = ["PrometheusSource", "api_data", "api_get", "open_api_client", "parse_query_answer"]
 
 
-def parse_query_answer(body: Any, url: str) -> float | None:
-    """The value of an instant query's answer; ``None`` when it holds no sample."""
+def open_api_client(
+    token_env: str | None, where: str, cfg: WatchConfig, env: EnvConfig
+) -> tuple[httpx.Client, dict[str, str], float]:
+    """A client for Prometheus's HTTP API (both Prometheus sources): the client, the
+    bearer header when ``token_env`` names one, and the per-request timeout."""
+    import httpx  # deferred: a watch without a Prometheus source never imports it
+
+    headers = {}
+    if token_env:
+        headers["Authorization"] = f"Bearer {read_secret(token_env, where)}"
+    timeout_s = min(env.timeout_s, cfg.interval_s)
+    return httpx.Client(verify=shared_ssl_context(), timeout=timeout_s), headers, timeout_s
+
+
+def api_get(
+    client: httpx.Client,
+    url: str,
+    headers: Mapping[str, str],
+    timeout_s: float,
+    redactor: Redactor,
+    params: Mapping[str, str] | None = None,
+) -> Any:
+    """GET a Prometheus API URL: its JSON body (an unreachable server, a timeout or a
+    body that is not JSON is a ProbeError)."""
+    with translate_errors(url, timeout_s, redactor):
+        response = client.get(url, params=params, headers=headers)
+    try:
+        return response.json()
+    except ValueError:
+        raise ProbeBadResponse(
+            f"{url}: HTTP {response.status_code}, not JSON", target=url
+        ) from None
+
+
+def api_data(body: Any, url: str) -> dict[str, Any]:
+    """The ``data`` of a ``status: success`` answer; an error answer is a ProbeError."""
     if not isinstance(body, dict) or body.get("status") != "success":
         error = body.get("error") if isinstance(body, dict) else None
         raise ProbeBadResponse(
             clip(f"{url}: Prometheus answered an error: {error!r}", 300), target=url
         )
-    data = body.get("data") or {}
+    return body.get("data") or {}
+
+
+def parse_query_answer(body: Any, url: str) -> float | None:
+    """The value of an instant query's answer; ``None`` when it holds no sample."""
+    data = api_data(body, url)
     kind, result = data.get("resultType"), data.get("result")
     try:
         if kind == "scalar":
@@ -64,17 +103,11 @@ class PrometheusSource:
 
     @classmethod
     def open(cls, cfg: WatchConfig, env: EnvConfig, redactor: Redactor) -> PrometheusSource:
-        import httpx
-
         watch = cfg.prometheus
         if watch is None:
             raise ProbeError(f"env.{env.name}: the prometheus source needs [watch.prometheus]")
-        headers = {}
-        if watch.token_env:
-            token = read_secret(watch.token_env, f"env.{env.name}.watch.prometheus.token_env")
-            headers["Authorization"] = f"Bearer {token}"
-        timeout_s = min(env.timeout_s, cfg.interval_s)
-        client = httpx.Client(verify=shared_ssl_context(), timeout=timeout_s)
+        where = f"env.{env.name}.watch.prometheus.token_env"
+        client, headers, timeout_s = open_api_client(watch.token_env, where, cfg, env)
         queries = "; ".join(f"{m} = {q}" for m, (q, _) in watch.queries.items())
         method = f"GET {watch.url}/api/v1/query ({queries})"
         return cls("prometheus", method, watch, client, headers, timeout_s, redactor)
@@ -85,14 +118,9 @@ class PrometheusSource:
         errors: list[str] = []
         for metric, (query, _) in self.watch.queries.items():
             try:
-                with translate_errors(url, self.timeout_s, self.redactor):
-                    response = self.client.get(url, params={"query": query}, headers=self.headers)
-                try:
-                    body = response.json()
-                except ValueError:
-                    raise ProbeBadResponse(
-                        f"{url}: HTTP {response.status_code}, not JSON", target=url
-                    ) from None
+                body = api_get(
+                    self.client, url, self.headers, self.timeout_s, self.redactor, {"query": query}
+                )
                 value = parse_query_answer(body, url)
             except ProbeError as exc:
                 errors.append(f"{metric}: {exc}")
