@@ -184,3 +184,12 @@ def test_notify_config_errors_are_one_line(tmp_path: Path, table: str, key: str)
         load_config(path)
     assert key in str(caught.value) and "\n" not in str(caught.value)
     assert "hooks.slack.com" not in str(caught.value)  # a value put in by mistake: not echoed
+
+
+def test_a_delivery_never_shows_its_url_or_body_in_a_repr() -> None:
+    # A traceback with --showlocals, or an assert on a Delivery, prints its repr.
+    from pytest_fixgate.notify.outbox import Delivery
+
+    hook = "https://hooks.slack.example/services/T0/B0/" + "s3cr3t" * 4
+    delivery = Delivery("slack", "update", hook, {"routing_key": "rk-" + "9" * 20}, 1.0, 0)
+    assert "s3cr3t" not in repr(delivery) and "rk-999" not in repr(delivery)

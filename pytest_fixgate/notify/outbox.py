@@ -27,8 +27,9 @@ _BACKOFF_S = 0.5
 class Delivery:
     service: str  # slack | pagerduty
     what: str  # "SEV-1 incident", "update", "trigger", "resolve"
-    url: str
-    body: dict[str, Any]
+    # Never in a repr: Slack's webhook URL is the secret, PagerDuty's body holds routing_key.
+    url: str = field(repr=False)
+    body: dict[str, Any] = field(repr=False)
     timeout_s: float
     retries: int
     status: str = "queued"  # queued | sent | failed | not sent

@@ -197,10 +197,18 @@ class WatchGate:
                 stream.flush()
             if notifier is not None:
                 details = report.finding.evidence.details
-                notifier.on_decision(
-                    report.verdict.decision, report.finding.evidence.reason, details.get("rollback")
-                )
-                details["notifications"] = run.redactor.data(notifier.close())
+                try:
+                    notifier.on_decision(
+                        report.verdict.decision,
+                        report.finding.evidence.reason,
+                        details.get("rollback"),
+                    )
+                    details["notifications"] = run.redactor.data(notifier.close())
+                except Exception as exc:
+                    # The decision and the rollback stand whatever the notifiers do.
+                    problem = run.redactor.text(f"{type(exc).__name__}: {exc}")
+                    stream.write(f"fixgate: NOTIFY FAILED: {problem[:300]}\n")
+                    stream.flush()
             return report
 
     def _builtin_notifiers(self, stream: Any) -> Any:
