@@ -83,7 +83,10 @@ class SecretsConfig:
         """The placeholders a value of ``name`` is compared with."""
         if not self.placeholder_rules:
             return self.placeholders
-        return self.placeholder_rules.get(name, self.placeholder_rules.get(ANY_NAME, ()))
+        # A name the table does not list keeps the built-in list: never no check at all.
+        return self.placeholder_rules.get(
+            name, self.placeholder_rules.get(ANY_NAME, self.placeholders)
+        )
 
     @property
     def checks(self) -> tuple[str, ...]:

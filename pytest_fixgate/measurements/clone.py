@@ -27,7 +27,7 @@ from pytest_fixgate import timing
 from pytest_fixgate.errors import ProbeError
 from pytest_fixgate.measurements.files import FileReadError, open_regular, read_text
 from pytest_fixgate.measurements.fingerprint import SERVER_DATABASES
-from pytest_fixgate.redaction import Redactor, clip, mask_uri_password
+from pytest_fixgate.redaction import Redactor, mask_uri_password
 
 if TYPE_CHECKING:
     from pymongo import MongoClient
@@ -160,15 +160,16 @@ def restore_dump(client: MongoClient[Any], folder: Path, *, timeout_s: float) ->
                     indexes += len(specs)
             except (BSONError, PyMongoError, OSError) as exc:
                 raise ProbeError(
-                    f"restore of {db_name}.{name} from {folder.name} failed: "
-                    f"{type(exc).__name__}: {clip(str(exc), 200)}"
+                    f"restore of {db_name}.{name} from {folder.name} failed: {_error_name(exc)}"
                 ) from None
             collections += 1
         for name, options in pending_views:  # after the collections they read
             try:
                 db.command({"create": name, **options})
             except PyMongoError as exc:
-                raise ProbeError(f"restore of view {db_name}.{name} failed: {exc}") from None
+                raise ProbeError(
+                    f"restore of view {db_name}.{name} failed: {_error_name(exc)}"
+                ) from None
             views += 1
     return Restored(
         folder=folder.name,
@@ -272,3 +273,11 @@ def _scratch_server(
             with contextlib.suppress(PyMongoError):
                 client.drop_database(name)
         client.close()
+
+
+def _error_name(exc: BaseException) -> str:
+    """An error's class and server code, never its text: pymongo quotes the documents
+    and keys it failed on (a duplicate key's value, a session token), which no redactor
+    knows."""
+    code = getattr(exc, "code", None)
+    return type(exc).__name__ + (f" (code {code})" if code is not None else "")

@@ -176,6 +176,14 @@ def judge_dry_run(report: DryRunReport) -> Finding:
     unchecked = False
     if report.no_dry_run:
         details["no_dry_run"] = list(report.no_dry_run)
+        unrehearsed = sorted(set(report.no_dry_run) - {r.file.name for r in report.applied})
+        if report.target == "clone" and unrehearsed:
+            # No dry run and no real run: nothing ran it at all.
+            unchecked = True
+            problems.append(
+                f"{', '.join(unrehearsed)}: no dry-run mode and no apply command, so "
+                "nothing rehearsed it on the clone"
+            )
         if report.target != "clone":
             unchecked = True
             problems.append(

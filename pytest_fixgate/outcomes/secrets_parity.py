@@ -175,7 +175,7 @@ def _must_differ(reading: SecretsReading) -> list[dict[str, Any]]:
         shared = {", ".join(envs) for envs in owners.values() if len(envs) > 1}
         for envs in sorted(shared):
             rows.append({"name": label, "environments": envs, "problem": "same value"})
-        if len(defined) < 2 and len(group) == 1:
+        if len(defined) < 2 and not any(row["name"] == label for row in rows):
             have = ", ".join(defined) or "no environment"
             rows.append(
                 {
