@@ -1,10 +1,14 @@
 """pytest-fixgate: a release gate as a pytest suite.
 
-The public API is re-exported here from private modules; the pytest glue
-lives in :mod:`pytest_fixgate.plugin`.
+The public API, what a gate suite or a plugin author needs, is re-exported here;
+everything else is private and may move. The pytest glue lives in
+:mod:`pytest_fixgate.plugin`; ``current_gate_run`` is loaded from it on first use,
+so importing this package (and any pure module in it) does not import pytest.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from pytest_fixgate.decision import Decision, DecisionKind, decide
 from pytest_fixgate.errors import (
@@ -16,21 +20,42 @@ from pytest_fixgate.errors import (
     ProbeTimeout,
     ThresholdSyntaxError,
 )
-from pytest_fixgate.outcomes.model import Evidence, GateInfo, GateResult, Outcome
+from pytest_fixgate.kinds import GateKind, KindContext, SecretFile
+from pytest_fixgate.outcomes.model import Evidence, Finding, GateInfo, GateResult, Outcome
+from pytest_fixgate.watch.sources import Source, WatchSourceKind
+
+if TYPE_CHECKING:
+    from pytest_fixgate.plugin import current_gate_run
 
 __all__ = [
     "ConfigError",
     "Decision",
     "DecisionKind",
     "Evidence",
+    "Finding",
     "FixgateError",
     "GateInfo",
+    "GateKind",
     "GateResult",
+    "KindContext",
     "Outcome",
     "ProbeBadResponse",
     "ProbeConnectError",
     "ProbeError",
     "ProbeTimeout",
+    "SecretFile",
+    "Source",
     "ThresholdSyntaxError",
+    "WatchSourceKind",
+    "current_gate_run",
     "decide",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # deferred: the pytest glue (and pytest itself) loads only when a plugin asks for it
+    if name == "current_gate_run":
+        from pytest_fixgate.plugin import current_gate_run
+
+        return current_gate_run
+    raise AttributeError(f"module 'pytest_fixgate' has no attribute {name!r}")
