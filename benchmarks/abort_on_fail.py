@@ -27,7 +27,8 @@ import textwrap
 import time
 from pathlib import Path
 
-from pytest_fixgate.measurements.load import LoadRunner, LoadSpec
+from pytest_fixgate.kinds.load.request import LoadRequest
+from pytest_fixgate.kinds.load.runner import LoadRunner
 from pytest_fixgate.reference import free_port, mongo_server, redis_server, reference_service
 
 PLAIN = """
@@ -76,7 +77,7 @@ P95 = (("<", 1500.0, "p(95) < 1500ms"),)
 def run(name: str, host: str, text: str, workdir: Path, **spec_fields: object) -> float:
     locustfile = workdir / f"{name}.py"
     locustfile.write_text(textwrap.dedent(text), encoding="utf-8")
-    spec = LoadSpec(
+    spec = LoadRequest(
         host=host,
         locustfile=locustfile,
         users=4,

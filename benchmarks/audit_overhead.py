@@ -36,12 +36,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from pytest_fixgate.config.audit import AuditSpec
 from pytest_fixgate.demo_build import prepare_demo_app
-from pytest_fixgate.measurements.audit.npm_audit import _environ, npm_audit_argv
-from pytest_fixgate.measurements.audit.pip_audit import pip_audit_argv
-from pytest_fixgate.measurements.audit.run import run_audit
-from pytest_fixgate.outcomes.audit import judge_audit
+from pytest_fixgate.kinds.audit.config import AuditSpec
+from pytest_fixgate.kinds.audit.judge import judge_audit
+from pytest_fixgate.kinds.audit.npm_audit import audit_environ, npm_audit_argv
+from pytest_fixgate.kinds.audit.pip_audit import pip_audit_argv
+from pytest_fixgate.kinds.audit.run import run_audit
 from pytest_fixgate.redaction import Redactor
 from pytest_fixgate.reference.advisory_server import advisory_server
 
@@ -50,7 +50,7 @@ def tool_alone(spec: AuditSpec) -> float:
     if spec.tool == "pip-audit":
         argv, cwd, env = pip_audit_argv(spec), None, {**os.environ, "PYTHONWARNINGS": "ignore"}
     else:
-        argv, cwd, env = npm_audit_argv(spec), spec.directory, _environ(spec)
+        argv, cwd, env = npm_audit_argv(spec), spec.directory, audit_environ(spec)
     started = time.perf_counter()
     subprocess.run(argv, cwd=cwd, env=env, capture_output=True, check=False)
     return time.perf_counter() - started

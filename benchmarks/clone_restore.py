@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pymongo
 
-from pytest_fixgate.measurements.clone import clone_server, restore_dump
-from pytest_fixgate.measurements.fingerprint import fingerprint_server
+from pytest_fixgate.kinds.migrations.clone import clone_server, restore_dump
+from pytest_fixgate.kinds.migrations.fingerprint import fingerprint_server
 from pytest_fixgate.measurements.mongo_client import mongo_database
 from pytest_fixgate.reference import mongo_server
 from pytest_fixgate.reference.app import DEFAULT_DB, seed

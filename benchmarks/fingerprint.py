@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 import pymongo
 
-from pytest_fixgate.measurements.fingerprint import fingerprint_database
+from pytest_fixgate.kinds.migrations.fingerprint import fingerprint_database
 from pytest_fixgate.reference import mongo_server
 
 BATCH = 20_000

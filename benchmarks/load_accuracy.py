@@ -24,7 +24,8 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-from pytest_fixgate.measurements.load import LoadRunner, LoadSpec
+from pytest_fixgate.kinds.load.request import LoadRequest
+from pytest_fixgate.kinds.load.runner import LoadRunner
 from pytest_fixgate.reference import mongo_server, redis_server, reference_service
 
 SCENARIOS = [
@@ -90,7 +91,7 @@ def main(seconds: int) -> int:
                 ref.set_faults(latency_distribution=distribution, latency_seed=i + 1)
                 out = work / f"run-{i}"
                 out.mkdir()
-                spec = LoadSpec(
+                spec = LoadRequest(
                     host=ref.base_url,
                     locustfile=locustfile,
                     users=users,

@@ -38,7 +38,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from pytest_fixgate.measurements.load import LoadRunner, LoadSpec
+from pytest_fixgate.kinds.load.request import LoadRequest
+from pytest_fixgate.kinds.load.runner import LoadRunner
 
 USERS = 20
 
@@ -144,7 +145,7 @@ def plain(host: str, scenario: Path, seconds: int, out: Path, workers: int) -> t
 
 def fixgate(host: str, scenario: Path, seconds: int, out: Path, workers: int) -> tuple[float, int]:
     """fixgate's load phase; (requests/s over the measured load time, requests)."""
-    spec = LoadSpec(
+    spec = LoadRequest(
         host=host,
         locustfile=scenario,
         users=USERS,
@@ -209,7 +210,7 @@ print((with_capture - base) / N * 1e6, batched / N * 1e6)
 
 def capture_cost_us(work: Path) -> tuple[float, float]:
     """(request-path, batched) CPU microseconds per request of the capture, in a Locust process."""
-    from pytest_fixgate.measurements.load.runner import capture_module_path
+    from pytest_fixgate.kinds.load.runner import capture_module_path
 
     script = work / "micro.py"
     script.write_text(textwrap.dedent(MICRO))

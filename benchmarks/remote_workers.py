@@ -44,9 +44,11 @@ from load_overhead import (
     wait_for_port,
 )
 
-from pytest_fixgate.config.remote_workers import RemoteWorkers
-from pytest_fixgate.measurements.load import LoadRun, LoadRunner, LoadSpec
-from pytest_fixgate.measurements.load.remote import RemoteLoadRunner, worker_command
+from pytest_fixgate.kinds.load.remote import RemoteLoadRunner, worker_command
+from pytest_fixgate.kinds.load.remote_workers import RemoteWorkers
+from pytest_fixgate.kinds.load.request import LoadRequest
+from pytest_fixgate.kinds.load.results import LoadRun
+from pytest_fixgate.kinds.load.runner import LoadRunner
 
 COUNTS = (1, 2, 4)
 
@@ -60,7 +62,7 @@ def _check(run: LoadRun) -> None:
 
 def local(host: str, scenario: Path, seconds: int, out: Path, workers: int) -> tuple[float, int]:
     """fixgate's LoadRunner with N local workers; (requests/s, requests)."""
-    spec = LoadSpec(
+    spec = LoadRequest(
         host=host,
         locustfile=scenario,
         users=USERS,
@@ -77,7 +79,7 @@ def local(host: str, scenario: Path, seconds: int, out: Path, workers: int) -> t
 def remote(host: str, scenario: Path, seconds: int, out: Path, workers: int) -> tuple[float, int]:
     """The gate's master with N `fixgate load-worker` processes; (requests/s, requests)."""
     port = free_port()
-    spec = LoadSpec(
+    spec = LoadRequest(
         host=host,
         locustfile=scenario,
         users=USERS,

@@ -2,8 +2,8 @@
 
 The public API, what a gate suite or a plugin author needs, is re-exported here;
 everything else is private and may move. The pytest glue lives in
-:mod:`pytest_fixgate.plugin`; ``current_gate_run`` is loaded from it on first use,
-so importing this package (and any pure module in it) does not import pytest.
+:mod:`pytest_fixgate.plugin`; ``current_gate_run`` loads on first use, so importing
+this package (and any pure module in it) does not import pytest.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pytest_fixgate.outcomes.model import Evidence, Finding, GateInfo, GateResul
 from pytest_fixgate.watch.sources import Source, WatchSourceKind
 
 if TYPE_CHECKING:
-    from pytest_fixgate.plugin import current_gate_run
+    from pytest_fixgate.run_state import current_gate_run
 
 __all__ = [
     "ConfigError",
@@ -53,9 +53,9 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # deferred: the pytest glue (and pytest itself) loads only when a plugin asks for it
     if name == "current_gate_run":
-        from pytest_fixgate.plugin import current_gate_run
+        # deferred: pytest loads only when a plugin asks for the run
+        from pytest_fixgate.run_state import current_gate_run
 
         return current_gate_run
     raise AttributeError(f"module 'pytest_fixgate' has no attribute {name!r}")

@@ -7,12 +7,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pytest_fixgate.demo import FAULTS, run_demo
+from pytest_fixgate.release import cli as release_cli
+from pytest_fixgate.rules import cli as rules_cli
+from pytest_fixgate.watch import cli as watch_cli
+
 __all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    from pytest_fixgate.demo import FAULTS
-
     parser = argparse.ArgumentParser(
         prog="fixgate",
         description="pytest-fixgate: release gates as a pytest suite. "
@@ -50,16 +53,13 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "pytest_args", nargs=argparse.REMAINDER, help="more pytest arguments after --, e.g. -- -n 2"
     )
-    # Release integration (issue 11): tag, attach, show, load-worker.
-    from pytest_fixgate.release import cli as release_cli
+    # Release integration: tag, attach, show, load-worker.
 
     release_cli.add_commands(sub)
-    # The post-promotion watch (issue 10): watch, replay.
-    from pytest_fixgate.watch import cli as watch_cli
+    # The post-promotion watch: watch, replay.
 
     watch_cli.add_commands(sub)
-    # Watch rules as Prometheus rules (issue 17): rules export, rules test.
-    from pytest_fixgate.rules import cli as rules_cli
+    # Watch rules as Prometheus rules: rules export, rules test.
 
     rules_cli.add_commands(sub)
     return parser
@@ -67,21 +67,16 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from pytest_fixgate.release import cli as release_cli
 
     if args.command in release_cli.COMMANDS:
         return release_cli.run_command(args)
-    from pytest_fixgate.watch import cli as watch_cli
 
     if args.command in watch_cli.COMMANDS:
         return watch_cli.run_command(args)
-    from pytest_fixgate.rules import cli as rules_cli
 
     if args.command in rules_cli.COMMANDS:
         return rules_cli.run_command(args)
     if args.command == "demo":
-        from pytest_fixgate.demo import run_demo
-
         extra = [a for a in args.pytest_args if a != "--"]
         return run_demo(args.fault, args.gate_report_dir.resolve(), extra, args.redis_url)
     return 4

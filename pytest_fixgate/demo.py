@@ -9,6 +9,7 @@ failure. ``--fault`` makes the service misbehave so the gate holds.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -20,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pytest_fixgate.config.defaults import BUILTIN_LOCUSTFILES
 from pytest_fixgate.demo_build import demo_build_stack
 from pytest_fixgate.redaction import mask_uri_password
 from pytest_fixgate.reference.processes import ProcessStartError, RedisServer
+from pytest_fixgate.suite import BUILTIN_LOCUSTFILES, BUILTIN_SUITE
 
 __all__ = ["FAULTS", "DemoFault", "run_demo"]
 
@@ -51,6 +52,7 @@ class DemoFault:
 
 
 def _use_up_rate_limit(base_url: str) -> None:
+    # deferred: httpx loads only when a request is made, not at a gate run's start
     import httpx
 
     for path in ("/api/health", "/api/health/db", "/api/health/redis", "/api/health/ready"):
@@ -130,7 +132,7 @@ def write_demo_dotenv(folder: Path, kind: str) -> None:
 
 def suite_dir() -> Path:
     """The gate suite shipped beside the package (a checkout, or an editable install)."""
-    suite = Path(__file__).resolve().parent / "gates"
+    suite = BUILTIN_SUITE
     if not (suite / "test_health.py").is_file():
         raise SystemExit(
             f"fixgate demo: the gate suite was not found at {suite}; "
@@ -141,8 +143,6 @@ def suite_dir() -> Path:
 
 def ensure_demo_extra() -> None:
     """The reference service's server stack is an extra: a CI gate run does not need it."""
-    import importlib.util
-
     missing = [
         m for m in ("starlette", "uvicorn", "secantus") if importlib.util.find_spec(m) is None
     ]
@@ -170,6 +170,7 @@ def ensure_redis_server() -> None:
 def demo_data_config(folder: Path, migrations: str) -> str:
     """The data gates: the backup the demo made (write_demo_backup), the reference
     migrations' dry runs, the runbook's work-order index, and two queues."""
+    # deferred: the web stack loads only after the flags were checked
     from pytest_fixgate.reference.app import DEFAULT_DB
 
     directory = MIGRATIONS if migrations == "good" else MIGRATIONS / "faulty"
@@ -215,6 +216,7 @@ max = 1000
 
 def write_demo_backup(folder: Path, mongodb_uri: str) -> None:
     """A fresh backup of the demo database, in mongodump's layout, before the gates run."""
+    # deferred: the web stack loads only after the flags were checked
     from pytest_fixgate.reference.app import DEFAULT_DB
     from pytest_fixgate.reference.dump import dump_database
 
@@ -272,6 +274,7 @@ tolerance = {{ "load.p(95)" = "+50%", "load.error_rate" = "+0.5pp" }}
 
 def check_redis(url: str) -> str | None:
     """Why the Redis at ``url`` (``--redis-url``) cannot serve the demo; None if it answers."""
+    # deferred: redis-py loads only when a Redis reader runs
     import redis
 
     try:
@@ -292,6 +295,7 @@ def existing_redis(url: str) -> Iterator[RedisServer]:
 def demo_stack(
     fault: DemoFault, redis_url: str | None = None
 ) -> Iterator[tuple[str, dict[str, str]]]:
+    # deferred: the demo's servers load only for the demo
     from pytest_fixgate.reference import (
         Faults,
         free_port,

@@ -64,7 +64,7 @@ class GateMarker:
     def missing_config(self, env: EnvConfig) -> str | None:
         """The first config key this gate needs that the environment leaves unset."""
         for name in self.needs:
-            if not getattr(env, name, None):
+            if not env.needed(name):
                 return name
         return None
 

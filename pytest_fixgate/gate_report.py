@@ -19,6 +19,7 @@ from pytest_fixgate.gate_api import GateRecorder, finding_from_call
 from pytest_fixgate.gate_run import NOT_CONFIGURED_PROPERTY, RESULT_PROPERTY, NotConfigured
 from pytest_fixgate.outcomes.model import GateInfo, GateResult
 from pytest_fixgate.redaction import Redactor
+from pytest_fixgate.reports.html import attach_evidence
 
 __all__ = ["annotate_report"]
 
@@ -56,8 +57,6 @@ def annotate_report(
 def _attach_html(
     report: pytest.TestReport, result: GateResult, extras: Sequence[tuple[str, str]]
 ) -> None:
-    from pytest_fixgate.reports.html import attach_evidence
-
     attach_evidence(report, result, extras)
 
 

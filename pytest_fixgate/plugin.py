@@ -10,11 +10,9 @@ ship their results inside ``report.user_properties``).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import sys
-from collections.abc import Callable, Generator, Iterator
+import importlib
+from collections.abc import Generator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -26,13 +24,14 @@ from pytest_fixgate.gate_api import GateMarker, GateRecorder, gate_marker
 from pytest_fixgate.gate_report import annotate_report
 from pytest_fixgate.gate_run import NOT_CONFIGURED_PROPERTY, RESULT_PROPERTY, GateRun
 from pytest_fixgate.kinds import GateKind, kinds_by_section
-from pytest_fixgate.load_session import SessionLoad
+from pytest_fixgate.kinds.builtin import BUILTIN_KIND_PLUGINS
 from pytest_fixgate.outcomes.model import GateInfo
 from pytest_fixgate.redaction import Redactor
-from pytest_fixgate.release.baseline import baseline_file_arg
 from pytest_fixgate.release.signing import SigningKeyError, signing_key
+from pytest_fixgate.run_state import RUN_KEY, current_gate_run, option_group
 from pytest_fixgate.session_redaction import session_secrets
 from pytest_fixgate.startup import block_test_only_plugins
+from pytest_fixgate.suite import BUILTIN_SUITE
 
 __all__ = [
     "NOT_CONFIGURED_PROPERTY",
@@ -42,14 +41,11 @@ __all__ = [
     "registered_kinds",
 ]
 
-RUN_KEY = pytest.StashKey[GateRun]()
 _INFO_KEY = pytest.StashKey[GateInfo]()
 _RECORDER_KEY = pytest.StashKey[GateRecorder]()
 _MISSING_KEY = pytest.StashKey[str]()
 
 
-#: The runbook's gates, installed with the package.
-BUILTIN_SUITE = Path(__file__).resolve().parent / "gates"
 _OWN_SUITE = "gates"
 
 
@@ -59,18 +55,8 @@ def _env_name(value: str) -> str:
     return value
 
 
-def _non_negative_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        number = -1
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a non-negative integer")
-    return number
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("fixgate", "release gate (pytest-fixgate)")
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    group = option_group(parser)
     group.addoption(
         "--gate",
         metavar="ENV",
@@ -100,76 +86,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="report the decision but exit 0 (a dry run)",
     )
     group.addoption(
-        "--gate-load-workers",
-        metavar="N",
-        type=_non_negative_int,
-        default=None,
-        help="run Locust distributed: one master and N local worker processes",
-    )
-    group.addoption(
-        "--gate-baseline",
-        metavar="FILE",
-        type=baseline_file_arg,
-        default=None,
-        help="compare with this PROMOTE verdict instead of the last promoted release "
-        "found in the report folder or the release tags' notes",
-    )
-    group.addoption(
         "--gate-sign-key-env",
         metavar="NAME",
         default=None,
         help="sign the verdict (HMAC-SHA256) with the key in environment variable NAME "
         "(default: FIXGATE_SIGNING_KEY when it is set)",
     )
-    _add_watch_options(group)
-
-
-def _watch_duration(value: str) -> float:
-    from pytest_fixgate.config.durations import parse_duration
-
-    try:
-        return parse_duration(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{value!r}: expected {exc}") from None
-
-
-def _add_watch_options(group: Any) -> None:
-    group.addoption(
-        "--watch",
-        metavar="DURATION",
-        type=_watch_duration,
-        default=None,
-        help="with --gate=ENV: run the post-promotion watch for DURATION (e.g. 30m) instead "
-        "of the gate suite: PROMOTE (0), HOLD (1) or ROLLBACK (10)",
-    )
-    group.addoption(
-        "--watch-resume",
-        metavar="FILE",
-        type=Path,
-        default=None,
-        help="continue an interrupted watch from its samples file (.samples.jsonl); the "
-        "time already watched counts",
-    )
-    group.addoption(
-        "--watch-replay",
-        metavar="FILE",
-        type=Path,
-        default=None,
-        help="re-evaluate a recorded watch (.samples.jsonl) with the current rules; "
-        "samples nothing (what `fixgate replay` runs)",
-    )
+    # Then each built-in kind, as a third-party one joins: its options follow these.
+    for name in BUILTIN_KIND_PLUGINS:
+        pluginmanager.register(importlib.import_module(name), name)
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     # First: the test-only plugins not imported yet stay so in a gate run (startup.py).
     block_test_only_plugins(pluginmanager)
     pluginmanager.add_hookspecs(hookspecs)
-    from pytest_fixgate.watch import plugin as watch_plugin
-
-    pluginmanager.register(watch_plugin, "fixgate-watch")
-    from pytest_fixgate import builtin_kinds
-
-    pluginmanager.register(builtin_kinds, "fixgate-builtin-kinds")
 
 
 def registered_kinds(config: pytest.Config) -> list[GateKind]:
@@ -240,23 +171,11 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     if not run.advisory:
         _refuse_partial_runs(config)
-    load = env.sections.get("load")
-    if config.getoption("gate_load_workers") is not None and getattr(load, "remote", None):
-        # Two answers to "where does the load come from": say so, never pick one silently.
-        raise pytest.UsageError(
-            f"fixgate: --gate-load-workers and env.{env.name}.load.remote_workers both say "
-            "where the Locust workers run; use one"
-        )
-    if config.getoption("gate_baseline", None) is not None and env.sections.get("baseline") is None:
-        # A baseline asked for on the command line must never be silently not compared.
-        raise pytest.UsageError(
-            f"fixgate: --gate-baseline needs an [env.{env.name}.baseline] table "
-            "(its tolerances say what counts as a regression)"
-        )
     config.stash[RUN_KEY] = run
     _fewer_gc_passes(config)
     if hasattr(config, "workerinput"):
         return  # the controller aggregates and writes the reports
+    # deferred: the reports load only in a gate run's controller
     from pytest_fixgate.reports.reporter import GateReporter
 
     reporter = GateReporter.for_config(config, run)
@@ -276,7 +195,7 @@ _NO_GATE_OPTIONS = (
 )
 #: fixgate's own plugins: a gate run with one of them disabled (``-p no:NAME``) would
 #: skip its gates, write no verdict, or decide nothing.
-INTERNAL_PLUGINS = ("fixgate-reporter", "fixgate-watch", "fixgate-builtin-kinds")
+INTERNAL_PLUGINS = ("fixgate-reporter", *BUILTIN_KIND_PLUGINS)
 
 
 def _refuse_runs_without_gates(config: pytest.Config) -> None:
@@ -319,16 +238,11 @@ def _refuse_partial_runs(config: pytest.Config) -> None:
             )
 
 
-def current_gate_run(config: pytest.Config) -> GateRun | None:
-    """The gate run of this pytest session (``--gate=ENV``), or ``None`` in a plain run.
-    The public way for the gate suite and plugins to reach the run's state."""
-    return config.stash.get(RUN_KEY, None)
-
-
 def _fewer_gc_passes(config: pytest.Config) -> None:
     """pytest runs gc.collect() five times at exit to catch unraisable exceptions from test
     code; a gate run has no such code and pays ~0.1-0.3 s for it. One pass still reports."""
     try:
+        # deferred: a private pytest module, used only when it exists
         from _pytest.unraisableexception import gc_collect_iterations_key
     except ImportError:  # another pytest: keep its default
         return
@@ -338,6 +252,7 @@ def _fewer_gc_passes(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     if RUN_KEY not in config.stash:
         return  # not a gate run: nothing was registered
+    # deferred: the reports load only in a gate run's controller
     from pytest_fixgate.reports.reporter import GateReporter
 
     reporter = config.pluginmanager.get_plugin(GateReporter.PLUGIN_NAME)
@@ -420,40 +335,6 @@ def gate(request: pytest.FixtureRequest) -> GateRecorder:
     if recorder is None:
         pytest.skip("a gate: run it with --gate=ENV")
     return recorder
-
-
-@pytest.fixture(scope="session")
-def gate_load(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> SessionLoad:
-    """The session's one Locust run (``[env.X.load]``), made when a load gate first asks."""
-    config = request.config
-    run = config.stash.get(RUN_KEY, None)
-    if run is None or run.env.load is None:
-        pytest.skip("no [load] configured for this environment")
-    base = tmp_path_factory.getbasetemp()
-    # Under xdist every worker has its own basetemp; their parent is the session's.
-    shared = base.parent if hasattr(config, "workerinput") else base
-    return SessionLoad(
-        run.env,
-        shared / "fixgate-load",
-        config.getoption("gate_load_workers"),
-        lambda: _progress_line(config),
-    )
-
-
-@contextlib.contextmanager
-def _progress_line(config: pytest.Config) -> Iterator[Callable[[Any], None]]:
-    """A live progress line on the real terminal, past pytest's output capture."""
-    from pytest_fixgate.measurements.load import ProgressLine
-
-    capman = config.pluginmanager.get_plugin("capturemanager")
-    with capman.global_and_fixture_disabled() if capman else contextlib.nullcontext():
-        line = ProgressLine(sys.stderr)
-        try:
-            yield line
-        finally:
-            line.close()
 
 
 @pytest.hookimpl(wrapper=True)

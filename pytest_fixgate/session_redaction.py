@@ -51,7 +51,7 @@ def session_secrets(
             "common word: masked wherever they appear, which garbles report text"
         )
     for kind in kinds:
-        section = env.sections.get(kind.section) if kind.section else None
+        section = env.section(kind.section) if kind.section else None
         if section is None:
             continue
         for secret_file in kind.secret_files(section):

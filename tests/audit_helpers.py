@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pytest_fixgate.config.audit import AuditSpec, parse_audits
 from pytest_fixgate.config.table import ConfigTable
 from pytest_fixgate.kinds import KindContext
-from pytest_fixgate.measurements.audit.run import run_audit
-from pytest_fixgate.outcomes.audit import judge_audit
+from pytest_fixgate.kinds.audit.config import AuditSpec, parse_audits
+from pytest_fixgate.kinds.audit.judge import judge_audit
+from pytest_fixgate.kinds.audit.run import run_audit
 from pytest_fixgate.outcomes.model import Finding
 from pytest_fixgate.redaction import Redactor
 

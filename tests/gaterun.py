@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-GATES = REPO / "pytest_fixgate" / "gates"
+GATES = REPO / "gates"
 # Test-only plugins a gate run has no use for; they only cost start-up time.
 QUIET_PLUGINS = (
     "-p",

@@ -72,3 +72,21 @@ def write(path: Path, verdict: dict[str, Any]) -> Path:
 
 def iso(moment: _dt.datetime) -> str:
     return moment.isoformat(timespec="seconds")
+
+
+def minimal_verdict() -> dict[str, Any]:
+    """A signed one-gate PROMOTE verdict of staging."""
+    return variant(
+        {
+            "schema": "pytest-fixgate/verdict@1",
+            "env": "staging",
+            "target": "http://127.0.0.1:1",
+            "commit": "c" * 40,
+            "started": "2026-01-01T00:00:00+00:00",
+            "finished": "2026-01-01T00:00:10+00:00",
+            "decision": "PROMOTE",
+            "reason": "all 1 required gates passed",
+            "advisory": False,
+            "gates": [{"id": "load.p(95)", "outcome": "PASS", "required": True, "evidence": {}}],
+        }
+    )

@@ -59,7 +59,8 @@ def load_config(path: Path, kinds: Sequence[GateKind] | None = None) -> FixgateC
     """Parse and validate every environment in ``path``; ``kinds`` defaults to the built-in
     gate kinds (a gate run passes every kind registered through the hook)."""
     if kinds is None:
-        from pytest_fixgate.builtin_kinds import builtin_kinds
+        # deferred: the built-in kinds import this package themselves
+        from pytest_fixgate.kinds.builtin import builtin_kinds
 
         kinds = builtin_kinds()
     data = _read_toml(path)

@@ -2,7 +2,7 @@
 
 An environment holds its own keys (target, secrets by variable name, timeout)
 and one parsed section per gate kind, by the kind's section name
-(:mod:`pytest_fixgate.kinds`): ``env.section("load")``, or ``env.load``.
+(:mod:`pytest_fixgate.kinds`), read one way: ``env.section("load")``.
 """
 
 from __future__ import annotations
@@ -12,17 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_fixgate.config.health import HealthCheck
-from pytest_fixgate.config.load import LoadConfig
-from pytest_fixgate.config.sentry import SentryConfig
-
 __all__ = [
     "EnvConfig",
     "FixgateConfig",
     "GateOverride",
-    "HealthCheck",
-    "LoadConfig",
-    "SentryConfig",
 ]
 
 
@@ -64,12 +57,9 @@ class EnvConfig:
             raise KeyError(f"no gate kind has the section {name!r}")
         return self.sections[name]
 
-    def __getattr__(self, name: str) -> Any:
-        # Only called when normal lookup fails: sections read as attributes (env.load).
-        sections = self.__dict__.get("sections", {})
-        if name in sections:
-            return sections[name]
-        raise AttributeError(f"EnvConfig has no key or gate-kind section {name!r}")
+    def needed(self, key: str) -> Any:
+        """What a gate's ``needs=key`` reads: the environment's key, else the section."""
+        return getattr(self, key) if key in ENV_KEYS else self.sections.get(key)
 
     def knows(self, key: str) -> bool:
         """Whether ``key`` is an environment key or a registered section (marker ``needs``)."""

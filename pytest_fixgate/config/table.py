@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from pytest_fixgate.config.durations import parse_duration
 from pytest_fixgate.config.thresholds import LOAD_METRICS, Threshold, compile_threshold
+from pytest_fixgate.config.urls import url_key
 from pytest_fixgate.errors import ConfigError, ThresholdSyntaxError
 
 __all__ = ["MISSING", "ConfigTable", "shown"]
@@ -67,8 +68,6 @@ class ConfigTable:
     def url(self, name: str, default: Any = MISSING, *, credentials_hint: str = "") -> Any:
         """An http(s) URL key, through the config's one URL validator
         (:func:`pytest_fixgate.config.urls.check_url`): credentials refused, never echoed."""
-        from pytest_fixgate.config.urls import url_key
-
         return url_key(self, name, default, credentials_hint=credentials_hint)
 
     def env_name(self, name: str, default: str | None = None) -> str | None:

@@ -52,6 +52,7 @@ class HttpResponse:
 def shared_ssl_context() -> ssl.SSLContext:
     """One SSL context for every probe of the run: building one (certifi's CA bundle)
     takes ~80 ms, and httpx would build one per call."""
+    # deferred: httpx loads only when a request is made, not at a gate run's start
     import httpx
 
     return httpx.create_ssl_context()
@@ -60,6 +61,7 @@ def shared_ssl_context() -> ssl.SSLContext:
 @contextmanager
 def translate_errors(url: str, timeout_s: float, redactor: Redactor) -> Iterator[None]:
     """Map httpx's exceptions to the most specific ProbeError, with redacted text."""
+    # deferred: httpx loads only when a request is made, not at a gate run's start
     import httpx
 
     try:
@@ -88,6 +90,7 @@ def http_get(
     client: httpx.Client | None = None,
 ) -> HttpResponse:
     """GET ``url`` once; the whole exchange must finish within ``timeout_s``."""
+    # deferred: httpx loads only when a request is made, not at a gate run's start
     import httpx  # ~0.1 s to import: only when an HTTP gate runs
 
     redactor = redactor or Redactor()

@@ -42,6 +42,7 @@ def mongo_database(uri: str, database: str | None, *, timeout_s: float) -> Itera
 
     Every pymongo error raised inside the block becomes a ProbeError (gate ERROR).
     """
+    # deferred: pymongo loads only when a MongoDB reader runs
     from pymongo import MongoClient  # ~130 ms to import: only when a data gate runs
 
     redactor = Redactor([uri])
@@ -71,6 +72,7 @@ def mongo_database(uri: str, database: str | None, *, timeout_s: float) -> Itera
 
 
 def _uri_database(client: MongoClient[Any]) -> str | None:
+    # deferred: pymongo loads only when a MongoDB reader runs
     from pymongo.errors import ConfigurationError
 
     try:

@@ -15,6 +15,7 @@ __all__ = ["mongo_ping", "translate_errors"]
 
 @contextmanager
 def translate_errors(target: str, timeout_s: float, redactor: Redactor) -> Iterator[None]:
+    # deferred: pymongo loads only when a MongoDB reader runs
     from pymongo import errors
 
     try:
@@ -41,6 +42,7 @@ def translate_errors(target: str, timeout_s: float, redactor: Redactor) -> Itera
 
 def mongo_ping(uri: str, *, timeout_s: float) -> Ping:
     """Run ``{"ping": 1}`` against ``uri`` with a short server-selection timeout."""
+    # deferred: pymongo loads only when a MongoDB reader runs
     from pymongo import MongoClient  # ~130 ms to import: only when a Mongo gate runs
 
     redactor = Redactor([uri])

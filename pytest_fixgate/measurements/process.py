@@ -28,7 +28,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -445,12 +445,3 @@ class ManagedProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-@contextlib.contextmanager
-def managed(argv: Sequence[str], **kwargs: object) -> Iterator[ManagedProcess]:
-    process = ManagedProcess(argv, **kwargs)  # type: ignore[arg-type]
-    try:
-        yield process
-    finally:
-        process.stop()

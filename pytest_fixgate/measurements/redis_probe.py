@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from pytest_fixgate import timing
 from pytest_fixgate.errors import ProbeConnectError, ProbeError, ProbeTimeout
@@ -15,6 +16,7 @@ __all__ = ["redis_ping", "translate_errors"]
 
 @contextmanager
 def translate_errors(target: str, timeout_s: float, redactor: Redactor) -> Iterator[None]:
+    # deferred: redis-py loads only when a Redis reader runs
     from redis import exceptions
 
     try:
@@ -38,22 +40,29 @@ def translate_errors(target: str, timeout_s: float, redactor: Redactor) -> Itera
         ) from None
 
 
-def redis_ping(url: str, *, timeout_s: float) -> Ping:
-    """``PING`` the server at ``url``; one attempt, answered or failed within ``timeout_s``."""
+def redis_client(url: str, *, timeout_s: float) -> Any:
+    """A client that makes one attempt per command, answered or failed within
+    ``timeout_s``: redis-py 8 retries 10 times with backoff by default, ~5 s to say
+    "down". Every Redis reader (the ping, the queue gate, the watch) uses this one."""
+    # deferred: redis-py loads only when a Redis gate or source runs
     import redis
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
+    return redis.Redis.from_url(
+        url,
+        socket_timeout=timeout_s,
+        socket_connect_timeout=timeout_s,
+        retry=Retry(NoBackoff(), 0),
+    )
+
+
+def redis_ping(url: str, *, timeout_s: float) -> Ping:
+    """``PING`` the server at ``url``; one attempt, answered or failed within ``timeout_s``."""
     redactor = Redactor([url])
     target = mask_uri_password(url)
     with translate_errors(target, timeout_s, redactor):
-        # redis-py 8 retries 10 times with backoff by default: ~5 s to say "down".
-        client = redis.Redis.from_url(
-            url,
-            socket_timeout=timeout_s,
-            socket_connect_timeout=timeout_s,
-            retry=Retry(NoBackoff(), 0),
-        )
+        client = redis_client(url, timeout_s=timeout_s)
         try:
             started = timing.perf_counter()
             answer = client.ping()

@@ -51,6 +51,7 @@ class Delivery:
 
 class Outbox:
     def __init__(self, redactor: Redactor, stream: TextIO) -> None:
+        # deferred: httpx loads only when a request is made, not at a gate run's start
         import httpx
 
         self.redactor = redactor
@@ -91,6 +92,7 @@ class Outbox:
                 self._loud(delivery)
 
     def _deliver(self, d: Delivery) -> None:
+        # deferred: httpx loads only when a request is made, not at a gate run's start
         import httpx
 
         for attempt in range(1 + d.retries):

@@ -8,8 +8,8 @@ Importing this package stays light: the web stack loads only in :mod:`.app`.
 
 from __future__ import annotations
 
-from .faults import Distribution, FaultError, Faults, parse_distribution
-from .processes import (
+from pytest_fixgate.reference.faults import Distribution, FaultError, Faults, parse_distribution
+from pytest_fixgate.reference.processes import (
     MongoServer,
     ProcessStartError,
     RedisServer,

@@ -17,9 +17,9 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
-from ..redaction import Redactor
-from . import faults as faults_mod
-from .faults import ENV_PREFIX, FaultError
+from pytest_fixgate.redaction import Redactor
+from pytest_fixgate.reference import faults as faults_mod
+from pytest_fixgate.reference.faults import ENV_PREFIX, FaultError
 
 # Kept here, not imported from .app: a bad flag must fail before the web stack loads.
 CONTRACTS = ("runbook", "fixzit")
@@ -133,10 +133,10 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     except FaultError as exc:
         parser.error(str(exc))
 
-    # Heavy imports after parsing: a bad flag fails in milliseconds.
+    # deferred: the web stack loads after parsing, so a bad flag fails in milliseconds
     import uvicorn
 
-    from .app import ServiceConfig, create_app, seed, seed_queue
+    from pytest_fixgate.reference.app import ServiceConfig, create_app, seed, seed_queue
 
     config = ServiceConfig(
         mongodb_uri=mongodb_uri,

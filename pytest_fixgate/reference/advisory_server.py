@@ -55,10 +55,6 @@ class AdvisoryServer:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
-    def osv_query_url(self) -> str:
-        return f"{self.base_url}/v1/query"
-
-    @property
     def registry_url(self) -> str:
         return f"{self.base_url}/"
 

@@ -89,9 +89,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .. import timing
-from .faults import FaultError, Faults, exact_fraction, fraction_picks
-from .metrics import MetricsMiddleware, ServiceMetrics
+from pytest_fixgate import timing
+from pytest_fixgate.reference.faults import FaultError, Faults, exact_fraction, fraction_picks
+from pytest_fixgate.reference.metrics import MetricsMiddleware, ServiceMetrics
 
 if TYPE_CHECKING:
     from pymongo.database import Database

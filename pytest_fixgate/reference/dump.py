@@ -18,6 +18,7 @@ __all__ = ["dump_database"]
 
 def dump_database(uri: str, database: str, out: Path) -> list[str]:
     """Dump every collection of ``database`` (not ``system.*``) under ``out``; the names."""
+    # deferred: pymongo loads only when a MongoDB reader runs
     import pymongo
     from bson import CodecOptions, json_util
     from bson.raw_bson import RawBSONDocument

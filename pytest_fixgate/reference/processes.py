@@ -36,9 +36,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import timing
-from ..measurements.process import ManagedProcess
-from .faults import Faults
+from pytest_fixgate import timing
+from pytest_fixgate.measurements.process import ManagedProcess
+from pytest_fixgate.reference.faults import Faults
 
 __all__ = [
     "MongoServer",
@@ -335,6 +335,7 @@ def _port_open(port: int) -> bool:
 def _mongo_answers(port: int) -> bool:
     if not _port_open(port):
         return False
+    # deferred: pymongo loads only when a MongoDB reader runs
     import pymongo  # here, not at the top: only this launcher needs it
     import pymongo.errors
 

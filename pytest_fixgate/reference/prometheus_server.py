@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .. import timing
-from .processes import HOST, ProcessStartError, _running
+from pytest_fixgate import timing
+from pytest_fixgate.reference.processes import HOST, ProcessStartError, _running
 
 __all__ = ["PrometheusServer", "prometheus_binary", "prometheus_server"]
 

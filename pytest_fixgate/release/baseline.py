@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_fixgate import timing
-from pytest_fixgate.config.baseline import BaselineConfig, Tolerance
+from pytest_fixgate.kinds.baseline.config import BaselineConfig, Tolerance
 from pytest_fixgate.outcomes.model import GateResult, Outcome
 from pytest_fixgate.release.git import GitError, git
 from pytest_fixgate.release.notes import NOTES_REF, NoteProblem, read_record

@@ -6,9 +6,13 @@ Kept apart from :mod:`pytest_fixgate.cli` so that file only registers and dispat
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from pytest_fixgate.config.durations import parse_duration
+from pytest_fixgate.kinds.load.remote import exec_worker, shell_line, worker_command
+from pytest_fixgate.kinds.load.remote_workers import parse_host_port
+from pytest_fixgate.release import commands
 
 __all__ = ["COMMANDS", "add_commands", "run_command"]
 
@@ -103,8 +107,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
 
 
 def _host_port(value: str) -> str:
-    from pytest_fixgate.config.remote_workers import parse_host_port
-
     if parse_host_port(value) is None:
         raise argparse.ArgumentTypeError(f"{value!r}: expected HOST:PORT, e.g. gate-runner:5557")
     return value
@@ -147,9 +149,6 @@ def _add_load_worker(sub: argparse._SubParsersAction) -> None:  # type: ignore[t
 
 
 def _load_worker(args: argparse.Namespace) -> int:
-    import sys
-
-    from pytest_fixgate.measurements.load.remote import exec_worker, shell_line, worker_command
 
     if not args.print and not args.locustfile.is_file():
         print(f"fixgate: error: locustfile {args.locustfile} not found", file=sys.stderr)
@@ -164,8 +163,6 @@ def _load_worker(args: argparse.Namespace) -> int:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from pytest_fixgate.release import commands
-
     if args.command == "load-worker":
         return _load_worker(args)
     repo = args.repo.resolve()

@@ -24,6 +24,7 @@ from pytest_fixgate.gate_run import (
 )
 from pytest_fixgate.outcomes.model import Evidence, GateInfo, GateResult, Outcome
 from pytest_fixgate.redaction import Redactor
+from pytest_fixgate.release.baseline import apply_baseline
 from pytest_fixgate.reports.environment import environment_rows
 from pytest_fixgate.reports.html import EXTRAS_ATTRIBUTE, render_html, why_not_configured
 from pytest_fixgate.reports.junit import render_junit
@@ -132,8 +133,7 @@ class GateReporter:
         )
 
     def _compare_with_baseline(self) -> None:
-        # Issue 11: regressions against the last promoted release, before deciding.
-        from pytest_fixgate.release.baseline import apply_baseline
+        # Regressions against the last promoted release, before deciding.
 
         apply_baseline(
             self.run,

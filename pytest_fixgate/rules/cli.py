@@ -17,6 +17,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pytest_fixgate.config.loader import find_config, load_config, select_env
+from pytest_fixgate.errors import ConfigError
+from pytest_fixgate.rules.export import default_scenarios, export_rules, unit_tests
+from pytest_fixgate.rules.replay import expand_values, firing_at
+from pytest_fixgate.watch.rules import default_watch
+
 __all__ = ["COMMANDS", "add_commands", "run_command"]
 
 COMMANDS = ("rules",)
@@ -39,8 +45,6 @@ def add_commands(sub: Any) -> None:
 
 
 def _watch_rules(args: argparse.Namespace) -> Any:
-    from pytest_fixgate.config.loader import find_config, load_config, select_env
-    from pytest_fixgate.watch.rules import default_watch
 
     env = select_env(load_config(find_config(args.gate_config, Path.cwd())), args.env)
     cfg = env.section("watch")
@@ -54,8 +58,6 @@ def _watch_rules(args: argparse.Namespace) -> Any:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from pytest_fixgate.errors import ConfigError
-
     try:
         cfg = _watch_rules(args)
     except ConfigError as exc:
@@ -67,8 +69,6 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace, cfg: Any) -> int:
-    from pytest_fixgate.rules.export import default_scenarios, export_rules, unit_tests
-
     exported = export_rules(cfg.rules, args.env, cfg.interval_s)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -110,9 +110,8 @@ def _time(value: object) -> float:
 
 
 def _test(args: argparse.Namespace, cfg: Any) -> int:
+    # deferred: PyYAML loads only for `fixgate rules test`
     import yaml
-
-    from pytest_fixgate.rules.replay import expand_values, firing_at
 
     where = str(args.file)
     try:

@@ -27,6 +27,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pytest_fixgate.rules import promql
+from pytest_fixgate.rules.replay import expand_values, firing_at
+from pytest_fixgate.rules.series import series_name
 from pytest_fixgate.watch.engine import Mode, Rule
 
 __all__ = [
@@ -40,17 +42,6 @@ __all__ = [
 ]
 
 _PROM_OPS = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "==", "!=": "!="}
-
-
-def series_name(rule: Rule) -> str | None:
-    """The series the exported alert reads (a recording rule's name); None: no twin."""
-    if rule.source not in ("probe", "prometheus"):
-        return None
-    if rule.when.metric == "error_rate":
-        return "fixgate:error_rate"
-    if rule.when.metric == "p" and rule.when.arg in (95.0, 99.0):
-        return f"fixgate:latency_p{rule.when.arg:g}_ms"
-    return None
 
 
 def _recording(name: str, interval_s: float) -> str:
@@ -157,8 +148,6 @@ def unit_tests(
 ) -> str:
     """A promtool unit-test file whose expected alerts are the watch engine's: every
     ``interval_s`` of each scenario, each exported rule's FIRING state from a replay."""
-    from pytest_fixgate.rules.replay import expand_values, firing_at
-
     lines = [
         f"rule_files: [{_q(alerts_file)}]",
         f"evaluation_interval: {evaluation_interval_s:g}s",

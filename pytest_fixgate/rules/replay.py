@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from pytest_fixgate.rules.series import series_name
 from pytest_fixgate.watch.engine import Dist, Engine, Level, Reading, Rule, RuleState, Tick
 
 __all__ = ["LOOKBACK_S", "expand_values", "firing_at", "series_for_rule"]
@@ -51,8 +52,6 @@ def expand_values(text: str) -> list[float | None]:
 
 def series_for_rule(rule: Rule) -> tuple[str, ...]:
     """The input series names a rule reads: its exported twin, and the watch metric."""
-    from pytest_fixgate.rules.export import series_name
-
     twin = series_name(rule)
     key = "error_rate" if rule.when.metric == "error_rate" else rule.when.key
     return tuple(n for n in (twin, key, rule.when.metric) if n)

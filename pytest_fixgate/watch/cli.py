@@ -13,6 +13,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pytest_fixgate.config.loader import find_config, load_config, select_env
+from pytest_fixgate.errors import ConfigError
+from pytest_fixgate.watch.samples import read_header
+
 __all__ = ["COMMANDS", "add_commands", "run_command"]
 
 COMMANDS = ("watch", "replay")
@@ -75,6 +79,7 @@ def add_commands(sub: Any) -> None:
 def run_command(args: argparse.Namespace) -> int:
     extra = [a for a in args.pytest_args if a != "--"]
     if args.command == "watch" and args.demo:
+        # deferred: the demo's servers load only for the demo
         from pytest_fixgate.demo import FAULTS
         from pytest_fixgate.watch.demo import run_watch_demo
 
@@ -95,8 +100,6 @@ def run_command(args: argparse.Namespace) -> int:
         if args.duration:
             options.append(f"--watch={args.duration}")
         elif not args.resume:
-            from pytest_fixgate.errors import ConfigError
-
             try:
                 options.append("--watch=" + _config_duration(args))
             except ConfigError as exc:
@@ -105,8 +108,6 @@ def run_command(args: argparse.Namespace) -> int:
         if args.resume:
             options.append(f"--watch-resume={args.resume}")
     else:
-        from pytest_fixgate.watch.samples import read_header
-
         try:
             header = read_header(args.file)
         except (OSError, ValueError) as exc:
@@ -123,8 +124,6 @@ def run_command(args: argparse.Namespace) -> int:
 def _config_duration(args: argparse.Namespace) -> str:
     """The config's ``duration`` is used by the plugin when --watch gives none; the
     plugin needs --watch to know this is a watch, so pass the config's own value."""
-    from pytest_fixgate.config.loader import find_config, load_config, select_env
-
     path = find_config(args.gate_config, Path.cwd())
     env = select_env(load_config(path), args.env)
     cfg = env.section("watch")

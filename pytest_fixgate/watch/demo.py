@@ -68,6 +68,7 @@ window = "5s"
 
 
 def run_watch_demo(fault_name: str, duration: str, report_dir: Path, extra: list[str]) -> int:
+    # deferred: the demo's servers load only for the demo
     from pytest_fixgate.demo import FAULTS, demo_config, demo_stack, ensure_redis_server
     from pytest_fixgate.reference import ProcessStartError
 

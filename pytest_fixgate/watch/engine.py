@@ -51,7 +51,7 @@ __all__ = [
     "RuleStatus",
     "Tick",
     "Transition",
-    "WatchVerdict",
+    "WatchConclusion",
     "reading_value",
 ]
 
@@ -344,7 +344,7 @@ class StepResult:
 
 
 @dataclass(frozen=True)
-class WatchVerdict:
+class WatchConclusion:
     """How a watch ended: ROLLBACK, PROMOTE (with WARN when SEV-3/4 fired) or HOLD."""
 
     decision: str  # ROLLBACK | PROMOTE | HOLD
@@ -406,7 +406,7 @@ class Engine:
 
     def verdict(
         self, *, finished: bool, min_coverage: float = 0.9, expected_ticks: int | None = None
-    ) -> WatchVerdict:
+    ) -> WatchConclusion:
         """The watch's decision. ``finished``: the watch reached its end (or a rollback).
         ``expected_ticks``: how many ticks the whole watch is due (its duration over its
         interval); fewer than ``min_coverage`` of them sampled (a suspended sampler, a
@@ -415,16 +415,16 @@ class Engine:
         rollback = [a for a in alerts if a.rollback]
         if rollback:
             named = ", ".join(f"{a.rule} ({a.severity}) at {a.t:g} s" for a in rollback)
-            return WatchVerdict("ROLLBACK", "FAIL", f"alert fired: {named}", alerts)
+            return WatchConclusion("ROLLBACK", "FAIL", f"alert fired: {named}", alerts)
         if not finished:
-            return WatchVerdict(
+            return WatchConclusion(
                 "HOLD", "INCONCLUSIVE", f"the watch did not finish ({self.ticks} ticks)", alerts
             )
         if self.ticks == 0 or not self._rules:
             what = "no tick was sampled" if self.ticks == 0 else "no rule was evaluated"
-            return WatchVerdict("HOLD", "INCONCLUSIVE", what, alerts)
+            return WatchConclusion("HOLD", "INCONCLUSIVE", what, alerts)
         if expected_ticks and self.ticks < min_coverage * expected_ticks:
-            return WatchVerdict(
+            return WatchConclusion(
                 "HOLD",
                 "INCONCLUSIVE",
                 f"not enough data to confirm the release: {self.ticks} of the "
@@ -445,14 +445,14 @@ class Engine:
         ]
         if blind or not any(ev.data_ticks for ev in self._rules.values()):
             why = "; ".join(blind) or "no rule had data"
-            return WatchVerdict(
+            return WatchConclusion(
                 "HOLD", "INCONCLUSIVE", f"not enough data to confirm the release: {why}", alerts
             )
         warned = [a for a in alerts if not a.rollback]
         if warned:
             named = ", ".join(f"{a.rule} ({a.severity})" for a in warned)
-            return WatchVerdict("PROMOTE", "WARN", f"confirmed with warnings: {named}", alerts)
-        return WatchVerdict(
+            return WatchConclusion("PROMOTE", "WARN", f"confirmed with warnings: {named}", alerts)
+        return WatchConclusion(
             "PROMOTE",
             "PASS",
             f"no alert fired in {self.ticks} ticks ({len(self._rules)} rules)",

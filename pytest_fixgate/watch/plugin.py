@@ -8,6 +8,7 @@ so a plain gate run never waits 30 minutes.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import dataclasses
 import math
@@ -19,7 +20,12 @@ from typing import Any
 
 import pytest
 
+from pytest_fixgate.config.durations import parse_duration
 from pytest_fixgate.errors import ConfigError
+from pytest_fixgate.kinds import GateKind
+from pytest_fixgate.run_state import current_gate_run, option_group
+from pytest_fixgate.watch.rules import KIND, default_watch, with_duration
+from pytest_fixgate.watch.samples import read_header
 
 __all__ = ["WATCH_GATE_ID", "WatchGate"]
 
@@ -41,6 +47,46 @@ def _mode(config: pytest.Config) -> _Mode | None:
     return config.stash.get(_MODE_KEY, None)
 
 
+def _watch_duration(value: str) -> float:
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{value!r}: expected {exc}") from None
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = option_group(parser)
+    group.addoption(
+        "--watch",
+        metavar="DURATION",
+        type=_watch_duration,
+        default=None,
+        help="with --gate=ENV: run the post-promotion watch for DURATION (e.g. 30m) instead "
+        "of the gate suite: PROMOTE (0), HOLD (1) or ROLLBACK (10)",
+    )
+    group.addoption(
+        "--watch-resume",
+        metavar="FILE",
+        type=Path,
+        default=None,
+        help="continue an interrupted watch from its samples file (.samples.jsonl); the "
+        "time already watched counts",
+    )
+    group.addoption(
+        "--watch-replay",
+        metavar="FILE",
+        type=Path,
+        default=None,
+        help="re-evaluate a recorded watch (.samples.jsonl) with the current rules; "
+        "samples nothing (what `fixgate replay` runs)",
+    )
+
+
+def pytest_fixgate_gate_kinds() -> list[GateKind]:
+    """The ``[env.X.watch]`` kind joins as every gate kind does."""
+    return [KIND]
+
+
 @pytest.hookimpl(trylast=True)  # after the main plugin built the gate run
 def pytest_configure(config: pytest.Config) -> None:
     duration = config.getoption("watch", None)
@@ -57,8 +103,6 @@ def pytest_configure(config: pytest.Config) -> None:
     for option, path in (("--watch-resume", resume), ("--watch-replay", replay)):
         if path is None:
             continue
-        from pytest_fixgate.watch.samples import read_header
-
         try:
             header = read_header(path)
         except (OSError, ValueError) as exc:
@@ -70,8 +114,6 @@ def pytest_configure(config: pytest.Config) -> None:
             )
     mode = _Mode(duration, resume, replay)
     config.stash[_MODE_KEY] = mode
-    from pytest_fixgate.plugin import current_gate_run
-
     run = current_gate_run(config)
     if run is not None:
         # The watch alone: its gate is the one the run must have a result for.
@@ -99,9 +141,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def effective_watch(env: Any, mode: _Mode) -> Any:
     """The watch this run makes: ``[env.X.watch]`` (or the runbook's defaults), with a
     recorded file's schedule and ``--watch``'s duration applied."""
-    from pytest_fixgate.watch.rules import default_watch, with_duration
-    from pytest_fixgate.watch.samples import read_header
-
     cfg = env.section("watch")
     if cfg is None:
         raw: dict[str, Any] = {
@@ -143,8 +182,6 @@ class WatchGate:
     the config and the command line."""
 
     def __init__(self, config: pytest.Config, mode: _Mode) -> None:
-        from pytest_fixgate.plugin import current_gate_run
-
         run = current_gate_run(config)
         if run is None:
             pytest.skip("a gate: run it with --gate=ENV")
@@ -154,6 +191,7 @@ class WatchGate:
         self.cfg = config.stash[_CFG_KEY]
 
     def run_watch(self) -> Any:
+        # deferred: the watch's machinery loads only for --watch
         from pytest_fixgate.watch.live import LiveLine
         from pytest_fixgate.watch.session import WatchRequest, run_watch
 
@@ -216,6 +254,7 @@ class WatchGate:
         (a re-evaluation tells nobody)."""
         if self.mode.replay is not None or (self.cfg.slack is None and self.cfg.pagerduty is None):
             return None
+        # deferred: the watch's machinery loads only for --watch
         from pytest_fixgate.notify.watch import WatchNotifier
 
         return WatchNotifier(self.cfg, self.run.env, self.run.redactor, stream)

@@ -15,11 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_fixgate.config.health import HealthCheck, parse_health
 from pytest_fixgate.config.table import ConfigTable
 from pytest_fixgate.config.thresholds import MetricKind, MetricSpec, compile_threshold
 from pytest_fixgate.errors import ConfigError, ThresholdSyntaxError
 from pytest_fixgate.kinds import GateKind, KindContext
+from pytest_fixgate.kinds.health.config import HealthCheck, parse_health
 from pytest_fixgate.notify.config import PagerDutyNotify, SlackNotify, parse_pagerduty, parse_slack
 from pytest_fixgate.watch.engine import SEVERITIES, Rule
 

@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_fixgate import timing
+from pytest_fixgate.measurements.process import run_process
 from pytest_fixgate.outcomes.model import Evidence, Finding, Outcome
-from pytest_fixgate.watch.engine import Alert, Engine, StepResult, Tick, WatchVerdict
+from pytest_fixgate.watch.engine import Alert, Engine, StepResult, Tick, WatchConclusion
 from pytest_fixgate.watch.evidence import series_from_file, watch_html
 from pytest_fixgate.watch.sampler import Clock, run_loop
 from pytest_fixgate.watch.samples import SamplesWriter, iter_ticks, read_header, read_samples
+from pytest_fixgate.watch.sources import open_sources as _open
 
 if TYPE_CHECKING:
     from pytest_fixgate.config.schema import EnvConfig
@@ -50,7 +52,7 @@ class WatchRequest:
 class WatchReport:
     finding: Finding
     html: str
-    verdict: WatchVerdict
+    verdict: WatchConclusion
     samples: Path
 
 
@@ -93,9 +95,8 @@ def run_watch(
         methods.append(f"samples file {source_file.name} (recorded {header.get('started', '?')})")
     else:
         path = samples_path(req.report_dir, req.env.name, req.started)
-    if cfg.rollback_command and req.replay is None:
-        # Imported now, not after the alert: the rollback must start at once.
-        import pytest_fixgate.measurements.process  # noqa: F401
+    # The rollback's process module is imported with this module: the rollback starts
+    # at once when an alert calls for it.
     # A resumed file that already covers the whole watch leaves nothing to sample.
     resumed_complete = req.resume is not None and finished and not rolled_back
     if req.replay is None and not finished:
@@ -108,7 +109,7 @@ def run_watch(
     if req.resume is not None and resumed_complete and not rolled_back:
         # Nothing was left to watch, so nothing was sampled now: a PROMOTE here would
         # rest on a file alone (stale, or written by hand), not on the target's health.
-        verdict = WatchVerdict(
+        verdict = WatchConclusion(
             "HOLD",
             Outcome.ERROR.value,
             f"nothing to resume: the samples file {source_file.name if source_file else ''} "
@@ -140,8 +141,6 @@ def _sample_live(
     """Sample until the end or a rollback: (rolled back, finished, the samples file)."""
     cfg = req.cfg
     if open_sources is None:
-        from pytest_fixgate.watch.sources import open_sources as _open
-
         open_sources = _open
     if req.resume is not None:
         existing = read_samples(req.resume)
@@ -184,8 +183,6 @@ def _sample_live(
 
 
 def _run_rollback(req: WatchRequest) -> ProcessResult:
-    from pytest_fixgate.measurements.process import run_process
-
     stem = samples_path(req.report_dir, req.env.name, req.started).name.replace(
         ".samples.jsonl", ".rollback.log"
     )
@@ -213,7 +210,7 @@ def _rollback_details(result: ProcessResult, redactor: Redactor) -> dict[str, An
 def _report(
     req: WatchRequest,
     engine: Engine,
-    verdict: WatchVerdict,
+    verdict: WatchConclusion,
     path: Path,
     methods: list[str],
     rollback: ProcessResult | None,
@@ -282,7 +279,3 @@ def _report(
     )
     html = watch_html(details, engine, series, cfg.duration_s)
     return WatchReport(finding, req.redactor.text(html), verdict, path)
-
-
-def started_now() -> _dt.datetime:
-    return timing.utcnow()

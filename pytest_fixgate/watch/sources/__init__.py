@@ -23,6 +23,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from pytest_fixgate.errors import ProbeError
+
 if TYPE_CHECKING:
     from pytest_fixgate.config.schema import EnvConfig
     from pytest_fixgate.config.thresholds import MetricSpec
@@ -80,40 +82,42 @@ def _open(
     plugins: Mapping[str, WatchSourceKind],
 ) -> Source:
     if name == "probe":
+        # deferred: a source's module loads only when a watch opens it
         from pytest_fixgate.watch.sources.probe import ProbeSource
 
         return ProbeSource.open(cfg, env, redactor)
     if name == "mongo":
+        # deferred: a source's module loads only when a watch opens it
         from pytest_fixgate.watch.sources.mongo import MongoSource
 
         return MongoSource.open(cfg, env, redactor)
     if name == "redis":
+        # deferred: a source's module loads only when a watch opens it
         from pytest_fixgate.watch.sources.redis import RedisSource
 
         return RedisSource.open(cfg, env, redactor)
     if name == "prometheus":
+        # deferred: a source's module loads only when a watch opens it
         from pytest_fixgate.watch.sources.prometheus import PrometheusSource
 
         return PrometheusSource.open(cfg, env, redactor)
     if name == "alerts":
+        # deferred: a source's module loads only when a watch opens it
         from pytest_fixgate.watch.sources.alerts import AlertsSource
 
         return AlertsSource.open(cfg, env, redactor)
     if name == "sentry":
+        # deferred: a source's module loads only when a watch opens it
         from pytest_fixgate.watch.sources.sentry import SentrySource
 
         return SentrySource.open(cfg, env, redactor)
     kind = plugins.get(name)
     if kind is None:
-        from pytest_fixgate.errors import ProbeError
-
         raise ProbeError(f"watch source {name!r}: no plugin provides it")
     unknown = sorted(
         {r.metric for r in cfg.rules if r.source == name} - set(kind.metrics) - {"latency"}
     )
     if unknown:
-        from pytest_fixgate.errors import ProbeError
-
         raise ProbeError(
             f"watch source {name!r} has no metric {', '.join(unknown)} "
             f"(it has: {', '.join(sorted(kind.metrics))})"

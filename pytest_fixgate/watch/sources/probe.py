@@ -14,11 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pytest_fixgate.config.health import HealthCheck
 from pytest_fixgate.errors import ProbeConnectError, ProbeError, ProbeTimeout
-from pytest_fixgate.measurements.health import HealthRequest, health_request
+from pytest_fixgate.kinds.health.config import HealthCheck
+from pytest_fixgate.kinds.health.judge import json_mismatches
+from pytest_fixgate.kinds.health.measurement import HealthRequest, health_request
 from pytest_fixgate.measurements.http_probe import http_get, shared_ssl_context
-from pytest_fixgate.outcomes.health import json_mismatches
 from pytest_fixgate.watch.engine import Dist, Level, Rate, Reading
 
 if TYPE_CHECKING:
@@ -53,6 +53,7 @@ class ProbeSource:
 
     @classmethod
     def open(cls, cfg: WatchConfig, env: EnvConfig, redactor: Redactor) -> ProbeSource:
+        # deferred: httpx loads only when a request is made, not at a gate run's start
         import httpx
 
         checks = cfg.probes or (readiness_check(env),)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pytest_fixgate.errors import ProbeError
-from pytest_fixgate.measurements.redis_probe import translate_errors
+from pytest_fixgate.measurements.redis_probe import redis_client, translate_errors
 from pytest_fixgate.measurements.secrets import read_secret
 from pytest_fixgate.redaction import Redactor, mask_uri_password
 from pytest_fixgate.watch.engine import Count, Reading
@@ -37,10 +37,6 @@ class RedisSource:
 
     @classmethod
     def open(cls, cfg: WatchConfig, env: EnvConfig, redactor: Redactor) -> RedisSource:
-        import redis
-        from redis.backoff import NoBackoff
-        from redis.retry import Retry
-
         if not env.redis_url_env:
             raise ProbeError(f"env.{env.name}: the redis source needs redis_url_env")
         url = read_secret(env.redis_url_env, f"env.{env.name}.redis_url_env")
@@ -48,13 +44,7 @@ class RedisSource:
         timeout_s = min(env.timeout_s, cfg.interval_s)
         watch = cfg.redis or RedisWatch()
         with translate_errors(target, timeout_s, Redactor([url])):
-            # redis-py retries 10 times by default: ~5 s to say "down".
-            client = redis.Redis.from_url(
-                url,
-                socket_timeout=timeout_s,
-                socket_connect_timeout=timeout_s,
-                retry=Retry(NoBackoff(), 0),
-            )
+            client = redis_client(url, timeout_s=timeout_s)
         keys = ", ".join(k for keys in watch.lists.values() for k in keys)
         method = f"redis {target}: LLEN {keys} (reads only)"
         return cls("redis", redactor.text(method), watch, client, target, timeout_s, redactor)

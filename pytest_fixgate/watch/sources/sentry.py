@@ -1,6 +1,6 @@
 """The Sentry source: the environment's error rate from Sentry's API, every tick.
 
-Reuses the Sentry gate's client (:mod:`pytest_fixgate.measurements.sentry`)
+Reuses the Sentry gate's client (:mod:`pytest_fixgate.kinds.sentry.measurement`)
 and its ``[env.X.sentry]`` table. Metrics: ``error_rate`` (failed over all
 transactions in Sentry's trailing ``period``) and ``count``. Each reading
 already covers a trailing period, so use ``for`` or ``count`` rules on it (a
@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pytest_fixgate.errors import ProbeError
-from pytest_fixgate.measurements.http_probe import shared_ssl_context
-from pytest_fixgate.measurements.sentry import (
+from pytest_fixgate.kinds.sentry.measurement import (
     SentryQuery,
     SentryRateLimited,
     read_sentry_error_rate,
     sentry_query,
 )
+from pytest_fixgate.measurements.http_probe import shared_ssl_context
 from pytest_fixgate.redaction import Redactor
 from pytest_fixgate.watch.engine import Count, Rate, Reading
 
@@ -40,6 +40,7 @@ class SentrySource:
 
     @classmethod
     def open(cls, cfg: WatchConfig, env: EnvConfig, redactor: Redactor) -> SentrySource:
+        # deferred: httpx loads only when a request is made, not at a gate run's start
         import httpx
 
         if env.section("sentry") is None:

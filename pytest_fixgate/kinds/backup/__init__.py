@@ -1,0 +1,18 @@
+"""The backup gate kind: ``[env.X.backup]``, the runbook's "ALWAYS backup before
+migrations!".
+
+Modules: ``config``, ``judge``, ``measurement``. Its gate tests:
+``gates/test_backup.py``.
+"""
+
+from __future__ import annotations
+
+from pytest_fixgate.kinds import GateKind
+from pytest_fixgate.kinds.backup.config import KIND
+
+__all__ = ["KIND", "pytest_fixgate_gate_kinds"]
+
+
+def pytest_fixgate_gate_kinds() -> list[GateKind]:
+    """The kind joins the run through the hook a third-party kind implements."""
+    return [KIND]

@@ -1,0 +1,17 @@
+"""The bundle-budget gate kind: ``[env.X.bundle]``, one gate ``bundle.budget``.
+
+Modules: ``config``, ``judge``, ``measurement``. Its gate tests:
+``gates/test_bundle.py``.
+"""
+
+from __future__ import annotations
+
+from pytest_fixgate.kinds import GateKind
+from pytest_fixgate.kinds.bundle.config import KIND
+
+__all__ = ["KIND", "pytest_fixgate_gate_kinds"]
+
+
+def pytest_fixgate_gate_kinds() -> list[GateKind]:
+    """The kind joins the run through the hook a third-party kind implements."""
+    return [KIND]

@@ -1,0 +1,17 @@
+"""The queue gate kind: ``[[env.X.queues]]``, the runbook's queue depth (">1000 jobs").
+
+Modules: ``config``, ``judge``, ``measurement``. Its gate tests:
+``gates/test_queues.py``.
+"""
+
+from __future__ import annotations
+
+from pytest_fixgate.kinds import GateKind
+from pytest_fixgate.kinds.queues.config import KIND
+
+__all__ = ["KIND", "pytest_fixgate_gate_kinds"]
+
+
+def pytest_fixgate_gate_kinds() -> list[GateKind]:
+    """The kind joins the run through the hook a third-party kind implements."""
+    return [KIND]

@@ -1,0 +1,17 @@
+"""The secrets-parity gate kind: ``[env.X.secrets]``, environments compared by name and.
+
+Modules: ``config``, ``judge``, ``measurement``. Its gate tests:
+``gates/test_secrets_parity.py``.
+"""
+
+from __future__ import annotations
+
+from pytest_fixgate.kinds import GateKind
+from pytest_fixgate.kinds.secrets_parity.config import KIND
+
+__all__ = ["KIND", "pytest_fixgate_gate_kinds"]
+
+
+def pytest_fixgate_gate_kinds() -> list[GateKind]:
+    """The kind joins the run through the hook a third-party kind implements."""
+    return [KIND]
