@@ -5,4 +5,4 @@ run by ``pytest --gate=ENV``. The Locust scenarios, benchmarks and examples are
 scripts that run on their own, never test modules, whatever their names say.
 """
 
-collect_ignore = ["locustfiles", "benchmarks", "examples", "build", "reports", "setup.py"]
+collect_ignore = ["locustfiles", "benchmarks", "examples", "build", "reports"]

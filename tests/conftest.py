@@ -54,6 +54,24 @@ atexit.register(shutil.rmtree, _SNAPSHOTS, True)
 CI_TOOLS = ("redis-server", "chromium", "node", "npm", "pnpm", "prometheus", "promtool")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--runslow",
+        action="store_true",
+        help="also run the tests marked slow (minutes each: the fixzit example's whole run)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Skipped, not deselected: the summary shows what the quick run left for --runslow.
+    if config.getoption("--runslow"):
+        return
+    skip = pytest.mark.skip(reason="slow: runs with --runslow (CI passes it)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     if not os.environ.get("CI"):
         return

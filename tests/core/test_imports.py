@@ -164,31 +164,39 @@ def test_the_core_knows_no_gate_kind_by_name() -> None:
     assert {m: ds for m, ds in named.items() if ds} == {}
 
 
-def _undeferred_imports(path: Path, root: Path = ROOT) -> list[str]:
-    lines = path.read_text(encoding="utf-8").splitlines()
-    tree = ast.parse("\n".join(lines))
-    found = []
+def _function_import_blocks(tree: ast.Module) -> dict[int, list[ast.Import | ast.ImportFrom]]:
+    """Runs of consecutive import statements inside functions, by the first one's line.
+
+    One statement list at a time, so a blank line isort puts between two groups does not
+    split a block, and a nested function's block is found once.
+    """
+    blocks: dict[int, list[ast.Import | ast.ImportFrom]] = {}
     for fn in ast.walk(tree):
         if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
             continue
         for node in ast.walk(fn):
-            if not isinstance(node, ast.Import | ast.ImportFrom):
-                continue
-            # The first import of a block (isort may split it with a blank line) carries
-            # the comment, on its line or above it.
-            first = node.lineno
-            while first > 1 and (
-                lines[first - 2].strip().startswith(("import ", "from "))
-                or (
-                    not lines[first - 2].strip()
-                    and first > 2
-                    and lines[first - 3].strip().startswith(("import ", "from ", "#"))
-                )
-            ):
-                first -= 1
-            said = lines[first - 1] + (lines[first - 2] if first > 1 else "")
-            if "deferred" not in said:
-                found.append(f"{path.relative_to(root)}:{node.lineno}: {ast.unparse(node)}")
+            for _, statements in ast.iter_fields(node):
+                if not isinstance(statements, list):
+                    continue
+                block: list[ast.Import | ast.ImportFrom] = []
+                for statement in [*statements, None]:
+                    if isinstance(statement, ast.Import | ast.ImportFrom):
+                        block.append(statement)
+                    elif block:
+                        blocks[block[0].lineno] = block
+                        block = []
+    return blocks
+
+
+def _undeferred_imports(path: Path, root: Path = ROOT) -> list[str]:
+    """Imports in functions whose block has no ``deferred`` comment on or above its first line."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    found = []
+    for first, block in sorted(_function_import_blocks(ast.parse("\n".join(lines))).items()):
+        said = lines[first - 1] + (lines[first - 2] if first > 1 else "")
+        if "deferred" not in said:
+            where = path.relative_to(root)
+            found += [f"{where}:{node.lineno}: {ast.unparse(node)}" for node in block]
     return found
 
 
@@ -199,10 +207,12 @@ def test_an_import_inside_a_function_says_what_it_defers(tmp_path: Path) -> None
     sample = tmp_path / "sample.py"
     sample.write_text(
         "def f():\n    import json\n\n"
-        "def g():\n    # deferred: why\n    import csv\n    import json\n"
+        "def g():\n    # deferred: why\n    import csv\n    import json\n\n"
+        "def h():\n    import csv  # deferred: why\n\n    from json import dumps\n\n"
+        "    def inner():\n        import gzip\n"
     )
     found = _undeferred_imports(sample, tmp_path)
-    assert [line.split(": ", 1)[1] for line in found] == ["import json"]
+    assert [line.split(": ", 1)[1] for line in found] == ["import json", "import gzip"]
 
 
 def _pure_modules() -> list[str]:
