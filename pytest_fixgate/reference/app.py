@@ -95,7 +95,7 @@ from pytest_fixgate.reference.metrics import MetricsMiddleware, ServiceMetrics
 
 if TYPE_CHECKING:
     from pymongo.database import Database
-    from starlette.types import ASGIApp, Receive, Scope, Send
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
     "CONTRACTS",
@@ -425,8 +425,9 @@ class FaultState:
         window.append(now)
         return None
 
-    async def intercept(self, scope: Scope) -> Response | None:
-        """Apply the faults to one ``/api/`` request; a response ends it early."""
+    async def intercept(self, scope: Scope) -> Response | float | None:
+        """Apply the faults to one ``/api/`` request: a response ends it early; a number
+        is the monotonic deadline before which its response may not start."""
         f = self.faults
         path: str = scope["path"]
         limit = f.rate_limit_per_min or (self._route_limit if path in self._limited_paths else 0)
@@ -446,19 +447,33 @@ class FaultState:
             delay_ms += self._distribution.sample(self._rng)
         if self._slow and fraction_picks(k, self._slow):
             delay_ms += f.slow_ms
-        if delay_ms > 0:
-            await _sleep_at_least(delay_ms / 1000)
+        # The delay counts from the request's arrival and overlaps the handler's own
+        # work (Mongo and Redis pings): a response takes max(delay, handler), so a
+        # loaded machine does not add its handler time on top of an exact latency.
+        deadline = timing.monotonic() + delay_ms / 1000 if delay_ms > 0 else None
         if self._error and fraction_picks(k, self._error):
+            if deadline is not None:
+                await _sleep_until(deadline)
             return JSONResponse({"error": "injected"}, status_code=500)
-        return None
+        return deadline
 
 
-async def _sleep_at_least(seconds: float) -> None:
+async def _sleep_until(deadline: float) -> None:
     """An injected delay is never short: uvloop's timers read a loop time cached at the
     start of the iteration (millisecond resolution), so one sleep may end ~1 ms early."""
-    deadline = timing.monotonic() + seconds
     while (left := deadline - timing.monotonic()) > 0:
         await asyncio.sleep(left)
+
+
+def _send_after(deadline: float, send: Send) -> Send:
+    """``send`` that holds the response's start until ``deadline``."""
+
+    async def delayed_send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            await _sleep_until(deadline)
+        await send(message)
+
+    return delayed_send
 
 
 class FaultMiddleware:
@@ -471,10 +486,12 @@ class FaultMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.state.engaged and scope["type"] == "http" and scope["path"].startswith("/api/"):
-            response = await self.state.intercept(scope)
-            if response is not None:
-                await response(scope, receive, send)
+            verdict = await self.state.intercept(scope)
+            if isinstance(verdict, Response):
+                await verdict(scope, receive, send)
                 return
+            if verdict is not None:
+                send = _send_after(verdict, send)
         await self.app(scope, receive, send)
 
 
