@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import os
 import sys
 import time
@@ -230,6 +231,19 @@ class Capture:
         self.worker_windows: dict[int, dict[str, tuple[Any, Any]]] = {}
         self.aborted: dict[str, Any] | None = None
         self.written = False
+        self.run_time_s = self._take_over_run_time()
+
+    def _take_over_run_time(self) -> float | None:
+        """Locust starts its --run-time clock before the test starts: anything that holds
+        the event loop in between (a busy machine, a slow test_start listener) shortened
+        the load, and the run read as stopped early. The capture counts the run time
+        from test_start instead (on_test_start), the moment its own clock starts."""
+        options = getattr(self.env, "parsed_options", None)
+        run_time = getattr(options, "run_time", None)
+        if self.role == "worker" or not run_time:
+            return None
+        options.run_time = None  # read by Locust's main after the init event
+        return float(run_time)
 
     # -- wiring ------------------------------------------------------------------
     def install(self) -> None:
@@ -299,6 +313,14 @@ class Capture:
     def on_test_start(self, **_kw: Any) -> None:
         if self.t0 is None:
             self.t0, self.wall_t0 = time.monotonic(), time.time()
+            if self.run_time_s is not None:
+                gevent.spawn_later(self.run_time_s, self.on_run_time_reached)
+
+    def on_run_time_reached(self) -> None:
+        # What Locust's own run-time greenlet does in a headless run.
+        logging.getLogger("locust.main").info("--run-time limit reached, shutting down")
+        if self.env.runner is not None:
+            self.env.runner.quit()
 
     def counts_as_unfinished(self, started: float) -> bool:
         """A request killed in flight: part of the load unless Locust's own race.

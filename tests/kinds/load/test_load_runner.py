@@ -451,6 +451,25 @@ def _quit_soon(environment, **kw):
         LoadRunner(spec_for(reference.base_url, quitter, tmp_path, duration_s=5)).run()
 
 
+def test_the_run_time_counts_from_the_test_start(reference: ReferenceService, tmp_path: Path):
+    # A test_start listener that holds the event loop for 2 s: Locust's own --run-time
+    # clock was already running, so a 4 s load lasted 2 s and read as stopped early.
+    held = write(
+        tmp_path,
+        PLAIN
+        + """
+import time
+from locust import events
+
+@events.test_start.add_listener
+def _hold_the_loop(environment, **kw):
+    time.sleep(2)
+""",
+    )
+    run = LoadRunner(spec_for(reference.base_url, held, tmp_path, duration_s=4)).run()
+    assert run.duration_s >= 3.9, run.duration_s
+
+
 def test_a_locustfile_that_raises_in_every_task_is_an_error(tmp_path: Path):
     failing = write(
         tmp_path,
