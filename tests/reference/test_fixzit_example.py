@@ -15,11 +15,9 @@ application's 120 requests/min per route, so its five minutes are what it takes 
 collect ``min_samples = 400`` requests; nothing shorter could PASS, and nothing in the
 config lets an environment shorten it. The runs name every gate file but the load
 one, so the two load gates end ERROR "did not run" (completeness) and are the only
-ones the healthy decision may hold on. One more run is the whole example, its five
-minutes of load included, against a healthy staging of its own: it PROMOTEs. Those five
-minutes are more than the rest of the suite takes, so that test is marked ``slow`` and
-runs with ``--runslow`` (CI's run passes it; ``python -m pytest --runslow -m slow`` runs
-it alone).
+ones the healthy decision may hold on. The whole example, its five minutes of load
+included, is tests/reference/test_fixzit_whole_run.py (marked ``slow``); under
+``--runslow`` the first of these runs starts it in the background.
 """
 
 from __future__ import annotations
@@ -27,38 +25,35 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-import re
 import shutil
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import pymongo
 import pytest
 from fixzit_replica import (
     MIGRATIONS,
     Replica,
-    build_replica,
     bundle_entry,
     env_values,
-    fingerprint,
-    seed_app_collections,
     write_dependencies,
     write_env_file,
     write_migration,
 )
-from gaterun import GATES, GateRunResult, run_gate
+from fixzit_runs import (
+    HEALTHY,
+    LOAD_GATES,
+    NOT_LANDED,
+    Run,
+    Staging,
+    assert_shows_no_secret,
+    gate_replica,
+    staging_deployment,
+    start_whole_run,
+)
 from npm_registry_standin import npm_registry_standin
 
-from pytest_fixgate.reference import (
-    MongoServer,
-    ReferenceService,
-    mongo_server,
-    reference_service,
-)
 from pytest_fixgate.reference.advisory_server import AdvisoryServer
 
 pytestmark = [
@@ -66,78 +61,6 @@ pytestmark = [
     # One worker computes the module's runs once (its fixtures are module-scoped).
     pytest.mark.xdist_group("fixzit"),
 ]
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "fixzit.toml"
-HEALTH_TOKEN = "replica-health-" + os.urandom(6).hex()
-ADMIN_TOKEN = "replica-admin-" + os.urandom(6).hex()
-TEST_USER_PASSWORD = "replica-pw-" + os.urandom(6).hex()
-LOAD_GATES = {"load.p(95)", "load.error_rate"}
-# Every gate file but the load one (see the module's docstring).
-GATE_FILES = [str(p) for p in sorted(GATES.glob("test_*.py")) if p.name != "test_load.py"]
-
-# What the healthy replica must end with, gate by gate. migrations.pending is a WARN:
-# nothing in the application records applied migrations, so every file is pending.
-HEALTHY: dict[str, str] = {
-    "health./api/health": "PASS",
-    "health./api/health/ready": "PASS",
-    "health./api/health/live": "PASS",
-    "health./api/health/database": "PASS",
-    "mongo.ping": "PASS",
-    "secrets.missing": "PASS",
-    "secrets.extra": "PASS",
-    "secrets.empty": "PASS",
-    "secrets.placeholder": "PASS",
-    "secrets.must_differ": "PASS",
-    "secrets.forbidden": "PASS",
-    "secrets.localhost": "PASS",
-    "flags.rollout": "PASS",
-    "flags.overrides": "PASS",
-    "backup.fresh": "PASS",
-    "migrations.pending": "WARN",
-    "migrations.dry_run": "PASS",
-    "index.workorders.workorders_orgId_status": "PASS",
-    "index.workorders.workorders_orgId_status_createdAt_desc": "PASS",
-    "queue.background_jobs": "PASS",
-    "command.lint": "PASS",
-    "command.typecheck": "PASS",
-    "command.e2e": "PASS",
-    "bundle.budget": "PASS",
-    "audit.node": "PASS",
-}
-# Gates whose feature has not landed: they truly fail on the healthy replica.
-NOT_LANDED: dict[str, str] = {}
-
-
-@dataclass
-class Staging:
-    """The staging deployment the replica is gated against."""
-
-    mongo: MongoServer
-    service: ReferenceService
-    uri: str  # MONGODB_URI, with the app's database name
-
-    def db(self) -> Any:
-        client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(self.uri)
-        return client, client.get_default_database()
-
-
-@contextmanager
-def staging_deployment() -> Iterator[Staging]:
-    """A staging deployment of its own: SecantusDB seeded like the app, the service on it."""
-    with (
-        mongo_server() as mongo,
-        reference_service(
-            mongo.uri + "fixzit",
-            None,
-            contract="fixzit",
-            seed=True,
-            health_token=HEALTH_TOKEN,
-            admin_token=ADMIN_TOKEN,
-        ) as service,
-    ):
-        uri = mongo.uri + "fixzit"
-        seed_app_collections(uri)
-        yield Staging(mongo, service, uri)
 
 
 @pytest.fixture(scope="module")
@@ -159,82 +82,21 @@ def _healthy_service(request: pytest.FixtureRequest) -> Iterator[None]:
         request.getfixturevalue("staging").service.set_faults()
 
 
-def example_in(root: Path, base_url: str) -> str:
-    """examples/fixzit.toml with its one base_url line set: nothing else changes."""
-    text = EXAMPLE.read_text(encoding="utf-8")
-    text, count = re.subn(r'(?m)^base_url = ".*"$', f'base_url = "{base_url}"', text)
-    assert count == 1, "examples/fixzit.toml: expected one base_url line"
-    return text
-
-
-def environ(staging: Staging, registry: AdvisoryServer) -> dict[str, str]:
-    """What an operator's CI job sets: the secrets the example names, and pnpm's
-    registry (the application's .npmrc names none: pnpm's default, here the stand-in)."""
-    return {
-        "MONGODB_URI": staging.uri,
-        "HEALTH_CHECK_TOKEN": HEALTH_TOKEN,
-        "FIXZIT_ADMIN_SESSION": ADMIN_TOKEN,  # a SUPER_ADMIN session token
-        "TEST_USER_PASSWORD": TEST_USER_PASSWORD,
-        "pnpm_config_registry": registry.registry_url,
-    }
-
-
-@dataclass
-class Run:
-    result: GateRunResult
-    replica: Replica
-    unchanged: bool  # staging's fingerprint before the run == after it
-
-
-def gate_replica(
-    root: Path,
-    staging: Staging,
-    registry: AdvisoryServer,
-    plant: Callable[[Replica], None] | None = None,
-    *,
-    whole: bool = False,
-) -> Run:
-    """One gate run of the example on a replica; ``whole``: every gate file, the load
-    one included (its five minutes), else every file but the load one."""
-    replica = build_replica(root, staging.uri)
-    if plant is not None:
-        plant(replica)
-    before = fingerprint(staging.uri)
-    files = [] if whole else GATE_FILES[1:]
-    result = run_gate(
-        root,
-        example_in(root, staging.service.base_url),
-        *files,
-        suite=GATES if whole else Path(GATE_FILES[0]),
-        environ=environ(staging, registry),
-        timeout=600 if whole else 240,
-    )
-    return Run(result, replica, before == fingerprint(staging.uri))
-
-
-def _whole_run(root: Path, registry: AdvisoryServer) -> Run:
-    # A healthy staging of its own: the load's requests count against its rate limit only.
-    with staging_deployment() as own:
-        return gate_replica(root, own, registry, whole=True)
-
-
-@pytest.fixture(scope="module")
-def slow_runs(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    registry: AdvisoryServer,
-) -> Iterator[dict[str, Future[Run]]]:
-    """The whole run, started before the others when a test that needs it will run
-    (--runslow): its five minutes of rate-limited load overlap the fault runs."""
+@pytest.fixture(scope="session")
+def whole_run_started(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """The whole run (tests/reference/test_fixzit_whole_run.py), started first when it
+    will be checked (--runslow): its five minutes of rate-limited load overlap these
+    runs and the tests after them; the session waits for it before it ends."""
     wanted = request.config.getoption("--runslow") and any(
         item.get_closest_marker("slow") and "whole_run" in getattr(item, "fixturenames", ())
         for item in request.session.items
     )
-    with ThreadPoolExecutor(1) as pool:
-        started = {}
-        if wanted:
-            started["whole"] = pool.submit(_whole_run, tmp_path_factory.mktemp("whole"), registry)
-        yield started
+    thread = start_whole_run(tmp_path_factory.mktemp("whole")) if wanted else None
+    yield
+    if thread is not None:
+        thread.join()
 
 
 @pytest.fixture(scope="module")
@@ -242,7 +104,7 @@ def all_runs(
     tmp_path_factory: pytest.TempPathFactory,
     staging: Staging,
     registry: AdvisoryServer,
-    slow_runs: dict[str, Future[Run]],
+    whole_run_started: None,
 ) -> dict[str, Run]:
     """Every run, three at a time: the healthy replica and each fault planted in its
     files against the shared healthy staging (each proves by its own fingerprints that
@@ -260,17 +122,6 @@ def all_runs(
             for name in STAGING_FAULTS
         }
         return {name: future.result() for name, future in futures.items()}
-
-
-@pytest.fixture(scope="module")
-def whole_run(
-    tmp_path_factory: pytest.TempPathFactory,
-    registry: AdvisoryServer,
-    slow_runs: dict[str, Future[Run]],
-) -> Run:
-    if "whole" in slow_runs:
-        return slow_runs["whole"].result()
-    return _whole_run(tmp_path_factory.mktemp("whole"), registry)
 
 
 def _run_on_own_staging(name: str, root: Path, registry: AdvisoryServer) -> Run:
@@ -353,51 +204,12 @@ def test_the_healthy_replica_holds_only_on_the_load_left_out(healthy: Run) -> No
     assert _blocking(healthy) == LOAD_GATES, verdict["reason"]
 
 
-@pytest.mark.slow
-def test_the_whole_example_promotes_the_healthy_replica(whole_run: Run) -> None:
-    # Every gate file, the load one included: the five minutes the rate limit forces.
-    run = whole_run
-    verdict = run.result.verdict
-    assert verdict["decision"] == "PROMOTE", verdict["reason"]
-    assert run.result.exit_code == 0, run.result.output[-3000:]
-    assert set(run.result.outcomes()) == set(HEALTHY) | LOAD_GATES
-    for gate_id in LOAD_GATES:
-        gate = run.result.gate(gate_id)
-        assert gate["outcome"] == "PASS", gate["reason"]
-        assert gate["samples"] >= 400, gate
-    for gate_id, outcome in HEALTHY.items():
-        assert run.result.gate(gate_id)["outcome"] == outcome, run.result.gate(gate_id)["reason"]
-    assert run.unchanged, "the whole example's run changed staging's data"
-
-
-@pytest.mark.slow
-def test_the_whole_run_shows_no_secret(whole_run: Run) -> None:
-    # The one run whose Locust sends HEALTH_CHECK_TOKEN with every request.
-    _assert_shows_no_secret(whole_run)
-
-
 def test_the_healthy_run_leaves_staging_unchanged(healthy: Run) -> None:
     assert healthy.unchanged
 
 
 def test_the_healthy_run_shows_no_secret(healthy: Run) -> None:
-    _assert_shows_no_secret(healthy)
-
-
-def _assert_shows_no_secret(run: Run) -> None:
-    planted = [
-        *run.replica.secrets.values(),
-        HEALTH_TOKEN,
-        ADMIN_TOKEN,
-        TEST_USER_PASSWORD,
-    ]
-    texts = {"output": run.result.output}
-    for path in run.result.report_dir.rglob("*"):
-        if path.is_file() and path.name != "bundle-budget-history.json":
-            texts[str(path)] = path.read_text(encoding="utf-8", errors="replace")
-    for where, text in texts.items():
-        for value in planted:
-            assert value not in text, f"a planted secret in {where}"
+    assert_shows_no_secret(healthy)
 
 
 # --- one fault at a time ---------------------------------------------------------------
