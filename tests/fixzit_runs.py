@@ -8,8 +8,6 @@ from __future__ import annotations
 import os
 import pickle
 import re
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pymongo
+import pytest
 from fixzit_replica import Replica, build_replica, fingerprint, seed_app_collections
 from gaterun import GATES, GateRunResult, run_gate
 from npm_registry_standin import npm_registry_standin
@@ -36,7 +35,7 @@ HEALTH_TOKEN = "replica-health-" + os.urandom(6).hex()
 ADMIN_TOKEN = "replica-admin-" + os.urandom(6).hex()
 TEST_USER_PASSWORD = "replica-pw-" + os.urandom(6).hex()
 LOAD_GATES = {"load.p(95)", "load.error_rate"}
-# Every gate file but the load one (see the module's docstring).
+# Every gate file but the load one (tests/reference/test_fixzit_example.py says why).
 GATE_FILES = [str(p) for p in sorted(GATES.glob("test_*.py")) if p.name != "test_load.py"]
 
 # What the healthy replica must end with, gate by gate. migrations.pending is a WARN:
@@ -171,21 +170,23 @@ def whole_run(root: Path) -> Run:
 # -- the whole run, started on one xdist worker and checked on any ---------------------
 # Its five minutes are mostly waiting on the rate limit: the worker that runs the fault
 # runs starts it in a thread beside them, and the slow tests, scheduled last, read it
-# from a file in a folder the workers share (named by xdist's run id).
+# from this session's base temp folder, which the workers share (pytest-xdist's idiom:
+# private to the user, new each session, so no earlier session's result is ever read).
 
 
-def _handoff() -> Path:
-    run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID") or str(os.getpid())
-    return Path(tempfile.gettempdir()) / f"fixgate-fixzit-whole-run-{run_id}"
+def _handoff(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    return shared / "fixzit-whole-run"
 
 
-def start_whole_run(root: Path) -> threading.Thread:
+def start_whole_run(tmp_path_factory: pytest.TempPathFactory) -> threading.Thread:
     """Start the whole run in a thread; its Run (or the error it ended with) is pickled
     where wait_for_whole_run finds it."""
-    folder = _handoff()
-    shutil.rmtree(folder, ignore_errors=True)  # a folder left by an earlier run's pid
-    folder.mkdir(parents=True)
+    folder = _handoff(tmp_path_factory)
+    folder.mkdir()
     (folder / "started").touch()
+    root = tmp_path_factory.mktemp("whole")
 
     def run() -> None:
         try:
@@ -201,11 +202,11 @@ def start_whole_run(root: Path) -> threading.Thread:
     return thread
 
 
-def wait_for_whole_run(root: Path, timeout_s: float = 900) -> Run:
+def wait_for_whole_run(tmp_path_factory: pytest.TempPathFactory, timeout_s: float = 900) -> Run:
     """The whole run a worker started (waiting for it), or, when none was, one made now."""
-    folder = _handoff()
+    folder = _handoff(tmp_path_factory)
     if not (folder / "started").exists():
-        return whole_run(root)
+        return whole_run(tmp_path_factory.mktemp("whole"))
     deadline = time.monotonic() + timeout_s
     while not (folder / "run.pickle").exists():
         if time.monotonic() > deadline:

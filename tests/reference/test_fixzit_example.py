@@ -93,7 +93,7 @@ def whole_run_started(
         item.get_closest_marker("slow") and "whole_run" in getattr(item, "fixturenames", ())
         for item in request.session.items
     )
-    thread = start_whole_run(tmp_path_factory.mktemp("whole")) if wanted else None
+    thread = start_whole_run(tmp_path_factory) if wanted else None
     yield
     if thread is not None:
         thread.join()

@@ -22,7 +22,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def whole_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
-    return wait_for_whole_run(tmp_path_factory.mktemp("whole"))
+    return wait_for_whole_run(tmp_path_factory)
 
 
 def test_the_whole_example_promotes_the_healthy_replica(whole_run: Run) -> None:
